@@ -1,0 +1,99 @@
+// policy — the administrator's policy file (JSON with comments): what we protect, which checks
+// run in which order, what each finding weighs, and the thresholds and hard actions that turn
+// findings into one action. With no file a built-in default applies.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace relaygate {
+
+// The meaning and weight of one blocklist return code (127.0.0.2 ...).
+struct ListCode {
+    std::string meaning;
+    double weight = 0;
+};
+
+// One DNS blocklist (connection.dnsbl) or URI blocklist (payload.uribl).
+struct Blocklist {
+    std::string zone;
+    double weight = 5;                      // used when codes is empty or has no entry
+    std::map<std::string, ListCode> codes;  // "127.0.0.2" → meaning and weight; empty: any
+                                            // 127.0.0.0/8 but 127.255.255.0/24 is listed
+};
+
+struct Policy {
+    std::string authserv_id = "relaygate";
+
+    struct Organization {
+        std::vector<std::string> domains;
+        std::vector<std::string> people;
+    } organization;
+
+    struct Connection {
+        std::vector<std::string> trusted_relays;  // CIDRs or host names
+        std::vector<std::string> allow;           // CIDRs never blocked by IP lists
+        std::vector<std::string> block;           // CIDRs always listed
+        std::vector<Blocklist> dnsbl;
+        bool fcrdns = true;
+        bool helo_checks = true;
+    } connection;
+
+    struct Auth {
+        std::size_t max_dkim_signatures = 10;
+        bool allow_rsa_sha1 = false;
+        unsigned min_rsa_bits = 1024;
+    } auth;
+
+    struct Payload {
+        std::vector<Blocklist> uribl;
+        std::string model;                 // path of the model file; empty: the bundled one
+        std::size_t max_depth = 20;        // MIME nesting
+        std::size_t max_parts = 500;
+        std::size_t max_decoded_bytes = 64u << 20;
+        std::size_t max_archive_depth = 3;
+    } payload;
+
+    struct Relay {
+        std::vector<std::string> allowed_clients;  // CIDRs that may relay to other domains
+        std::string upstream;                      // smtp://HOST:PORT or smtps://HOST:PORT
+        bool require_tls = true;                   // STARTTLS required but for loopback
+        std::string ca_file;
+        std::string auth_user;
+        std::string auth_password_file;            // or RELAYGATE_SMTP_PASSWORD
+        std::string quarantine_dir;
+        unsigned timeout_seconds = 60;
+    } relay;
+
+    std::vector<std::string> layers{"connection", "header", "auth", "payload"};
+
+    struct Thresholds {
+        double quarantine = 5;
+        double reject = 10;
+    } thresholds;
+
+    std::map<std::string, double> weights;       // finding id → score, overriding defaults
+    std::map<std::string, std::string> actions;  // finding id → hard action (quarantine,
+                                                 // reject, tempfail, accept)
+    std::optional<bool> short_circuit;           // unset: on for pipe, off for check/scan
+};
+
+// One problem in a policy file: "policy.json:12:5: thresholds.reject: expected a number".
+class PolicyError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+Policy default_policy();
+
+// Reads and validates a policy file; unknown keys, wrong types and syntax errors throw
+// PolicyError naming the file, location and key path.
+Policy load_policy(const std::string& path);
+
+// The effective policy as JSON text, as `relaygate config show` prints it.
+std::string policy_to_json(const Policy& policy);
+
+}  // namespace relaygate

@@ -1,2 +1,50 @@
-// Replaced by the real command line as the modules land.
-int main() { return 0; }
+// relaygate — inbound mail filter. The entry point: builds the command tree and maps errors to
+// exit statuses.
+#include <iostream>
+
+#include "cli/cli.hpp"
+
+namespace relaygate::cli {
+
+void print_error(const std::string& what)
+{
+    std::cerr << "relaygate: " << what << '\n';
+}
+
+}  // namespace relaygate::cli
+
+int main(int argc, char** argv)
+{
+    using namespace relaygate::cli;
+
+    CLI::App app{"relaygate: SPF, DKIM, DMARC, header, connection and payload checks for "
+                 "inbound mail, with JSON verdicts or relaying to an upstream SMTP server"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("relaygate ") + RELAYGATE_VERSION);
+
+    int exit_code = exit_ok;
+    add_check_command(app, exit_code);
+    add_dns_command(app, exit_code);
+    add_config_command(app, exit_code);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        print_error(e.what());
+        std::cerr << "Run with --help for more information.\n";
+        return exit_usage;
+    } catch (const UsageError& e) {
+        print_error(e.what());
+        return exit_usage;
+    } catch (const std::exception& e) {
+        print_error(e.what());
+        return exit_usage;
+    }
+    return exit_code;
+}

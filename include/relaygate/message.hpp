@@ -32,6 +32,7 @@ struct AddressList {
 };
 
 // RFC 5322 address-list (mailboxes and groups, comments, quoted strings, obsolete forms).
+// Several mailboxes are valid here (To, Cc); no mailbox and no group is not.
 AddressList parse_address_list(std::string_view value);
 
 // RFC 2047 encoded-words → UTF-8; other bytes are kept, invalid UTF-8 is left as it is.
@@ -74,7 +75,8 @@ public:
     // Problems found while parsing, one line each ("header line 3 has no colon").
     const std::vector<std::string>& defects() const { return defects_; }
 
-    // The first From field parsed (an absent From gives an empty, invalid list).
+    // The first From field parsed (an absent From gives an empty, invalid list; several
+    // mailboxes are all returned, with valid = false and problem "From has N addresses").
     AddressList from() const;
     std::string subject() const;     // decoded to UTF-8
     std::string message_id() const;  // as written, angle brackets kept

@@ -1,0 +1,369 @@
+// The words of a text, HTML reduced to its visible text, and the hashing of tokens into
+// feature buckets.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+
+#include "relaygate/model.hpp"
+
+namespace relaygate::model {
+
+namespace {
+
+// Characters that may join two parts of one word ("e-mail", "12.99", "bob@example.com").
+bool is_inner_joiner(unsigned char c)
+{
+    return c == '.' || c == '-' || c == '\'' || c == '@' || c == '_';
+}
+
+bool is_word_byte(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c >= 0x80 || c == '$';
+}
+
+char ascii_lower_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Appends one word (lowercased, length rules applied) to words.
+void emit_word(std::string_view raw, std::vector<std::string>& words)
+{
+    if (raw.size() < 2) {
+        return;
+    }
+    if (raw.size() > max_word_bytes) {
+        words.emplace_back("<long>");
+        return;
+    }
+    std::string word(raw);
+    std::transform(word.begin(), word.end(), word.begin(), ascii_lower_char);
+    words.push_back(std::move(word));
+}
+
+}  // namespace
+
+std::vector<std::string> tokenize(std::string_view text)
+{
+    std::vector<std::string> words;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        if (!is_word_byte(static_cast<unsigned char>(text[i]))) {
+            ++i;
+            continue;
+        }
+        // A word runs over word bytes and over joiners that are followed by a word byte.
+        std::size_t end = i;
+        while (end < text.size()) {
+            auto c = static_cast<unsigned char>(text[end]);
+            if (is_word_byte(c)) {
+                ++end;
+            } else if (is_inner_joiner(c) && end + 1 < text.size() &&
+                       is_word_byte(static_cast<unsigned char>(text[end + 1]))) {
+                end += 2;
+            } else {
+                break;
+            }
+        }
+        emit_word(text.substr(i, end - i), words);
+        i = end;
+    }
+    return words;
+}
+
+namespace {
+
+bool starts_with_ci(std::string_view text, std::size_t at, std::string_view prefix)
+{
+    if (text.size() - at < prefix.size()) {
+        return false;
+    }
+    for (std::size_t k = 0; k < prefix.size(); ++k) {
+        if (ascii_lower_char(text[at + k]) != prefix[k]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Position just after the first case-insensitive occurrence of needle at or after from, or
+// the end of text.
+std::size_t skip_past_ci(std::string_view text, std::size_t from, std::string_view needle)
+{
+    for (std::size_t at = from; at < text.size(); ++at) {
+        if (starts_with_ci(text, at, needle)) {
+            return at + needle.size();
+        }
+    }
+    return text.size();
+}
+
+struct Entity {
+    std::string_view name;
+    std::string_view text;
+};
+constexpr std::array<Entity, 8> common_entities{{
+    {"amp;", "&"}, {"lt;", "<"}, {"gt;", ">"}, {"quot;", "\""}, {"apos;", "'"},
+    {"nbsp;", " "}, {"copy;", "(c)"}, {"reg;", "(r)"},
+}};
+
+// Appends the UTF-8 encoding of a code point (invalid ones become a space).
+void append_utf8(std::uint32_t cp, std::string& out)
+{
+    if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+        out += ' ';
+    } else if (cp < 0x80) {
+        out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+        out += static_cast<char>(0xC0 | (cp >> 6));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += static_cast<char>(0xE0 | (cp >> 12));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+        out += static_cast<char>(0xF0 | (cp >> 18));
+        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+        out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+}
+
+// Decodes the entity starting at html[at] == '&' into out; returns the bytes consumed.
+std::size_t decode_entity(std::string_view html, std::size_t at, std::string& out)
+{
+    constexpr std::size_t max_numeric_digits = 8;
+    if (at + 1 < html.size() && html[at + 1] == '#') {
+        bool hex = at + 2 < html.size() && (html[at + 2] == 'x' || html[at + 2] == 'X');
+        std::size_t k = at + (hex ? 3 : 2);
+        std::uint32_t cp = 0;
+        std::size_t digits = 0;
+        for (; k < html.size(); ++k, ++digits) {
+            char c = ascii_lower_char(html[k]);
+            int value = (c >= '0' && c <= '9') ? c - '0'
+                        : (hex && c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+            if (value < 0) {
+                break;
+            }
+            // Too many digits is no character: the whole run becomes one invalid point.
+            cp = digits < max_numeric_digits
+                     ? cp * (hex ? 16 : 10) + static_cast<std::uint32_t>(value)
+                     : 0;
+        }
+        if (digits == 0) {
+            out += '&';
+            return 1;
+        }
+        append_utf8(cp, out);
+        return k - at + (k < html.size() && html[k] == ';' ? 1 : 0);
+    }
+    for (const auto& entity : common_entities) {
+        if (starts_with_ci(html, at + 1, entity.name)) {
+            out += entity.text;
+            return 1 + entity.name.size();
+        }
+    }
+    out += '&';
+    return 1;
+}
+
+// The value of attribute name (lowercase) inside one tag's text, or empty.
+std::string_view attribute_value(std::string_view tag, std::string_view name)
+{
+    for (std::size_t at = 0; at + name.size() < tag.size(); ++at) {
+        bool boundary = at == 0 || tag[at - 1] == ' ' || tag[at - 1] == '\t' ||
+                        tag[at - 1] == '\n' || tag[at - 1] == '\r';
+        if (!boundary || !starts_with_ci(tag, at, name)) {
+            continue;
+        }
+        std::size_t k = at + name.size();
+        while (k < tag.size() && (tag[k] == ' ' || tag[k] == '\t')) {
+            ++k;
+        }
+        if (k >= tag.size() || tag[k] != '=') {
+            continue;
+        }
+        ++k;
+        while (k < tag.size() && (tag[k] == ' ' || tag[k] == '\t')) {
+            ++k;
+        }
+        if (k < tag.size() && (tag[k] == '"' || tag[k] == '\'')) {
+            std::size_t close = tag.find(tag[k], k + 1);
+            return tag.substr(k + 1, (close == std::string_view::npos ? tag.size() : close) -
+                                         k - 1);
+        }
+        std::size_t end = k;
+        while (end < tag.size() && tag[end] != ' ' && tag[end] != '>' && tag[end] != '\t') {
+            ++end;
+        }
+        return tag.substr(k, end - k);
+    }
+    return {};
+}
+
+// Records one tag (the text between '<' and '>') and returns where its content ends for
+// elements whose content is not text (script, style), else npos.
+std::size_t handle_tag(std::string_view html, std::string_view tag, std::size_t after,
+                       HtmlText& out)
+{
+    constexpr std::size_t max_tag_name = 16;
+    std::size_t k = (!tag.empty() && tag[0] == '/') ? 1 : 0;
+    std::size_t name_end = k;
+    while (name_end < tag.size() && name_end - k < max_tag_name &&
+           std::isalnum(static_cast<unsigned char>(tag[name_end]))) {
+        ++name_end;
+    }
+    std::string name(tag.substr(k, name_end - k));
+    std::transform(name.begin(), name.end(), name.begin(), ascii_lower_char);
+    if (name.empty()) {
+        return std::string_view::npos;
+    }
+    if (k == 0) {
+        out.tags.push_back(name);
+        for (std::string_view attribute : {"href", "src"}) {
+            std::string_view link = attribute_value(tag, attribute);
+            if (!link.empty()) {
+                out.links.emplace_back(link);
+            }
+        }
+    }
+    // Block-level tags separate words the way a renderer would.
+    out.text += ' ';
+    if (k == 0 && (name == "script" || name == "style")) {
+        return skip_past_ci(html, after, name == "script" ? "</script" : "</style");
+    }
+    return std::string_view::npos;
+}
+
+}  // namespace
+
+HtmlText strip_html(std::string_view html)
+{
+    HtmlText out;
+    out.text.reserve(html.size() / 2);
+    std::size_t i = 0;
+    while (i < html.size()) {
+        char c = html[i];
+        if (c == '&') {
+            i += decode_entity(html, i, out.text);
+            continue;
+        }
+        if (c != '<') {
+            out.text += c;
+            ++i;
+            continue;
+        }
+        if (html.substr(i, 4) == "<!--") {
+            i = skip_past_ci(html, i + 4, "-->");
+            continue;
+        }
+        std::size_t close = html.find('>', i + 1);
+        if (close == std::string_view::npos) {
+            break;  // an unclosed tag at the end shows nothing
+        }
+        std::string_view tag = html.substr(i + 1, close - i - 1);
+        std::size_t content_end = handle_tag(html, tag, close + 1, out);
+        i = content_end == std::string_view::npos ? close + 1 : content_end;
+    }
+    return out;
+}
+
+namespace {
+
+constexpr std::uint64_t fnv_offset = 14695981039346656037ull;
+constexpr std::uint64_t fnv_prime = 1099511628211ull;
+
+std::uint64_t fnv1a(std::string_view bytes, std::uint64_t hash)
+{
+    for (char c : bytes) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= fnv_prime;
+    }
+    return hash;
+}
+
+// The splitmix64 finaliser: FNV-1a alone leaves its low and high bits poorly mixed.
+std::uint64_t mix(std::uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
+}  // namespace
+
+std::uint64_t hash_token(std::string_view name_space, std::string_view token)
+{
+    std::uint64_t hash = fnv1a(name_space, fnv_offset);
+    hash = fnv1a(std::string_view("\x1f", 1), hash);
+    return mix(fnv1a(token, hash));
+}
+
+bool in_test_split(std::string_view file_name)
+{
+    return fnv1a(file_name, fnv_offset) % 5 == 0;
+}
+
+FeatureBuilder::FeatureBuilder(const FeatureConfig& config) : config_(config) {}
+
+void FeatureBuilder::add_hash(std::uint64_t hash)
+{
+    buckets_.push_back(static_cast<std::uint32_t>(hash >> (64 - config_.hash_bits)));
+}
+
+void FeatureBuilder::add(std::string_view name_space, std::string_view token)
+{
+    add_hash(hash_token(name_space, token));
+}
+
+void FeatureBuilder::add_text(std::string_view name_space, std::string_view text)
+{
+    std::vector<std::string> words = tokenize(text);
+    std::uint64_t previous = 0;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        std::uint64_t hash = hash_token(name_space, words[i]);
+        add_hash(hash);
+        // A bigram's hash combines its words' hashes: no string is built per pair.
+        if (config_.bigrams && i > 0) {
+            add_hash(mix(previous * 31 + hash + 0x9e3779b97f4a7c15ull));
+        }
+        previous = hash;
+    }
+}
+
+FeatureVector FeatureBuilder::finish() const
+{
+    std::vector<std::uint32_t> sorted = buckets_;
+    std::sort(sorted.begin(), sorted.end());
+
+    FeatureVector features;
+    double squares = 0;
+    for (std::size_t i = 0; i < sorted.size();) {
+        std::size_t run = i;
+        while (run < sorted.size() && sorted[run] == sorted[i]) {
+            ++run;
+        }
+        auto value = static_cast<float>(std::log1p(static_cast<double>(run - i)));
+        features.buckets.push_back(sorted[i]);
+        features.values.push_back(value);
+        squares += static_cast<double>(value) * value;
+        i = run;
+    }
+
+    // Length 1: long and short messages weigh the same.
+    if (squares > 0) {
+        auto scale = static_cast<float>(1.0 / std::sqrt(squares));
+        for (float& value : features.values) {
+            value *= scale;
+        }
+    }
+    return features;
+}
+
+}  // namespace relaygate::model

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -56,6 +58,11 @@ struct Answer {
     std::string detail;
 
     bool ok() const { return outcome == Outcome::found; }
+
+    // For nodata/nxdomain: the owner of the SOA that gave ttl (the zone apex, "" for the
+    // root), when one was known. Lets a recording place that SOA so that a replay gives the
+    // same negative TTL.
+    std::optional<std::string> zone;
 };
 
 // A resolver must be safe to call from several threads at once.
@@ -96,5 +103,74 @@ std::unique_ptr<Resolver> make_zone_resolver(const std::vector<std::string>& zon
 // The PTR owner name for an IPv4 or IPv6 address ("7.2.0.192.in-addr.arpa");
 // nullopt when text is not an address.
 std::optional<std::string> reverse_name(std::string_view ip);
+
+// --- Persistent cache (`--dns cached`, `relaygate dns cache show|prune`) -------------------
+
+struct CacheOptions {
+    // Seconds since the Unix epoch; tests inject their own clock.
+    std::function<std::int64_t()> now;
+
+    // How long a negative answer without a SOA (ttl 0) is kept.
+    std::uint32_t default_negative_ttl = 60;
+
+    // TTLs above this are shortened to it, so that a hostile huge TTL cannot pin an answer.
+    std::uint32_t max_ttl = 86400;
+};
+
+// A resolver that answers from cache_file while its entries are fresh and asks upstream
+// otherwise, storing the answer (negative ones for their SOA minimum, default_negative_ttl
+// when unknown; temperror never). One lookup per name and type is in flight at a time:
+// concurrent askers wait for it. Several processes may share cache_file at once. An unusable
+// file (corrupt, written by a newer version, unwritable) never throws: one warning goes to
+// stderr and the cache runs empty in memory. An empty cache_file keeps the cache in memory.
+// Answers served from the cache carry the TTL they have left.
+std::unique_ptr<Resolver> make_cached_resolver(std::unique_ptr<Resolver> upstream,
+                                               const std::string& cache_file);
+std::unique_ptr<Resolver> make_cached_resolver(std::unique_ptr<Resolver> upstream,
+                                               const std::string& cache_file,
+                                               const CacheOptions& options);
+
+// One stored answer of a cache file.
+struct CacheEntry {
+    std::string name;  // lowercase, no trailing dot
+    RecordType type = RecordType::a;
+    Answer answer;            // answer.ttl is the TTL it was stored with
+    std::int64_t expires = 0;  // seconds since the Unix epoch
+};
+
+// The current seconds since the Unix epoch (the default clock of the cache).
+std::int64_t unix_now();
+
+// The entries of a cache file (the newest per name and type, expired ones included), sorted
+// by name then type: `relaygate dns cache show` prints them with expires - unix_now() as
+// the TTL left. A missing file has no entries. Throws dns::Error when the file cannot be
+// read or is not a cache file of this version.
+std::vector<CacheEntry> read_cache(const std::string& cache_file);
+
+struct PruneResult {
+    std::size_t kept = 0;
+    std::size_t removed = 0;  // expired entries and superseded or unreadable lines
+};
+
+// `relaygate dns cache prune`: rewrites the file with only the entries fresh at `now`,
+// atomically and safely while other processes use it. Throws dns::Error as read_cache does.
+PruneResult prune_cache(const std::string& cache_file, std::int64_t now);
+
+// --- Recording (`relaygate dns record -o FILE`) ----------------------------------------------
+
+// Passes lookups through to upstream and remembers every answer, to be written as an RFC 1035
+// master file that make_zone_resolver replays with the same outcomes, records and TTLs:
+// temperror becomes a "; DNS FAULT:" comment, NXDOMAIN without a SOA is simply absent, NODATA
+// is a private-type (TYPE65534) record at the name, a negative TTL a SOA at answer.zone.
+class RecordingResolver : public Resolver {
+public:
+    // The zone file text of everything seen so far, sorted by name.
+    virtual std::string zone_text() const = 0;
+
+    // Writes zone_text() to path; throws dns::Error ("cannot write x.zone: ...").
+    virtual void write_zone(const std::string& path) const = 0;
+};
+
+std::unique_ptr<RecordingResolver> make_recording_resolver(std::unique_ptr<Resolver> upstream);
 
 }  // namespace relaygate::dns

@@ -63,6 +63,7 @@ ReaderOptions reader_options(const InputOptions& options);
 void add_check_command(CLI::App& root, int& exit_code);
 void add_dns_command(CLI::App& root, int& exit_code);
 void add_config_command(CLI::App& root, int& exit_code);
+void add_scan_command(CLI::App& root, int& exit_code);
 
 // "relaygate: <what>" on stderr.
 void print_error(const std::string& what);

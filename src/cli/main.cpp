@@ -26,6 +26,7 @@ int main(int argc, char** argv)
     add_check_command(app, exit_code);
     add_dns_command(app, exit_code);
     add_config_command(app, exit_code);
+    add_scan_command(app, exit_code);
 
     try {
         app.parse(argc, argv);

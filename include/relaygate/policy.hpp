@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace relaygate {
@@ -41,6 +42,15 @@ struct Policy {
         bool fcrdns = true;
         bool helo_checks = true;
     } connection;
+
+    struct Header {
+        // Lookalike domains: the largest edit distance (Damerau-Levenshtein) still called a
+        // lookalike of a protected domain; the check scales it down for short names.
+        unsigned lookalike_max_distance = 2;
+        // How far a Date or Received date may lie in the future, or a Received date after
+        // the one above it, before it counts as forged (clock skew between hosts).
+        unsigned clock_skew_seconds = 900;
+    } header;
 
     struct Auth {
         std::size_t max_dkim_signatures = 10;
@@ -77,7 +87,7 @@ struct Policy {
 
     std::map<std::string, double> weights;       // finding id → score, overriding defaults
     std::map<std::string, std::string> actions;  // finding id → hard action (quarantine,
-                                                 // reject, tempfail, accept)
+                                                 // reject, tempfail, accept, none)
     std::optional<bool> short_circuit;           // unset: on for pipe, off for check/scan
 };
 
@@ -89,9 +99,32 @@ public:
 
 Policy default_policy();
 
+// Every finding id the product reports, with its layer, default weight, default hard action
+// ("" for none) and meaning: the one table the man page's list follows.
+struct FindingInfo {
+    std::string_view id;
+    std::string_view layer;
+    double weight = 0;
+    std::string_view action;
+    std::string_view meaning;
+};
+const std::vector<FindingInfo>& finding_catalog();
+const FindingInfo* find_finding(std::string_view id);
+
+// The score of a finding: policy.weights, else its default in the catalog, else 0.
+double finding_weight(const Policy& policy, std::string_view id);
+// Its hard action word: policy.actions, else the catalog's; "" when it has none (a policy
+// value "none" removes a default hard action).
+std::string finding_action(const Policy& policy, std::string_view id);
+
 // Reads and validates a policy file; unknown keys, wrong types and syntax errors throw
-// PolicyError naming the file, location and key path.
+// PolicyError naming the file, location and key path. Keys the file leaves out keep their
+// default_policy() value; weights and actions are merged over the defaults id by id.
+// `relaygate config check FILE` is this call.
 Policy load_policy(const std::string& path);
+
+// The same for policy text already read; name stands for the file in error messages.
+Policy parse_policy(std::string_view text, const std::string& name);
 
 // The effective policy as JSON text, as `relaygate config show` prints it.
 std::string policy_to_json(const Policy& policy);

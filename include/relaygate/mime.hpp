@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "relaygate/message.hpp"
@@ -36,5 +37,9 @@ struct WalkResult {
 };
 
 WalkResult walk(const Message& message, const Limits& limits = {});
+
+// The same walk over the bytes of a whole message (header and body), for callers that hold no
+// parsed Message (attached messages, tests).
+WalkResult walk(std::string_view raw_message, const Limits& limits = {});
 
 }  // namespace relaygate::mime

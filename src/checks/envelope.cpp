@@ -92,8 +92,12 @@ ReceivedHop parse_received(std::string_view value)
     return hop;
 }
 
+// A hop from the loopback network is this machine handing mail to itself (a content filter,
+// fetchmail re-injecting): never the client, whatever the policy lists.
 bool is_trusted(const ReceivedHop& hop, const std::vector<std::string>& trusted_relays)
 {
+    if (address_in(hop.ip, "127.0.0.0/8") || address_in(hop.ip, "::1"))
+        return true;
     auto address = parse_network(hop.ip);
     for (const auto& entry : trusted_relays) {
         if (auto network = parse_network(entry)) {

@@ -193,7 +193,10 @@ public:
                 continue;
             }
             parse_address(false);
-            if (!at_end() && !is(',')) {
+            if (is('>')) {
+                problem("unbalanced >");
+                ++pos_;
+            } else if (!at_end() && !is(',')) {
                 problem("unexpected \"" + quote_for_problem(current().raw) +
                         "\" after an address");
                 skip_to(",", false);
@@ -270,7 +273,10 @@ private:
             ++pos_;
             parse_angle_addr(decode_encoded_words(text_of(phrase_begin, phrase_end, true)));
         } else if (is('@')) {
-            pos_ = phrase_begin;
+            pos_ = local_part_begin(phrase_begin, phrase_end);
+            if (pos_ != phrase_begin)
+                problem("address \"" + quote_for_problem(text_of(phrase_begin, phrase_end, false)) +
+                        "@...\" has words before its local part and no angle brackets");
             parse_addr_spec("");
         } else if (phrase_end > phrase_begin) {
             problem("address \"" + quote_for_problem(text_of(phrase_begin, phrase_end, false)) +
@@ -282,6 +288,20 @@ private:
             problem("unexpected \"" + quote_for_problem(current().raw) + "\" in address list");
             ++pos_;
         }
+    }
+
+    // Where the local part of "words before local.part@domain" starts: after the last two
+    // words with no dot between them (a phrase written without angle brackets).
+    std::size_t local_part_begin(std::size_t begin, std::size_t end) const
+    {
+        std::size_t start = begin;
+        for (std::size_t i = begin + 1; i < end; ++i) {
+            bool word_after_word = tokens_[i].kind != TokenKind::special &&
+                                   tokens_[i - 1].kind != TokenKind::special;
+            if (word_after_word)
+                start = i;
+        }
+        return start;
     }
 
     // group = display-name ":" [group-list] ";"

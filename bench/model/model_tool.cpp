@@ -64,8 +64,8 @@ Arguments parse_arguments(int argc, char** argv)
             args.options.features.hash_bits = static_cast<unsigned>(std::stoul(argv[++i]));
         } else if (arg == "--rate" && i + 1 < argc) {
             args.options.learning_rate = std::stod(argv[++i]);
-        } else if (arg == "--prune" && i + 1 < argc) {
-            args.options.prune_below = std::stod(argv[++i]);
+        } else if (arg == "--min-messages" && i + 1 < argc) {
+            args.options.min_messages = static_cast<unsigned>(std::stoul(argv[++i]));
         } else if (arg == "--l2" && i + 1 < argc) {
             args.options.l2 = std::stod(argv[++i]);
         } else if (arg == "--fpr" && i + 1 < argc) {

@@ -61,6 +61,7 @@ public:
         Model model;
         model.info_.features = options_.features;
         model.weights_.assign(buckets, 0.0f);
+        std::vector<bool> trainable = frequent_buckets(examples, buckets);
         std::vector<float> squared_gradients(buckets, 0.0f);
         double bias_squared_gradients = 0;
         constexpr double epsilon = 1e-8;
@@ -73,6 +74,9 @@ public:
                 double error = sigmoid(dot(model.weights_, model.bias_, x)) -
                                (example.spam ? 1.0 : 0.0);
                 for (std::size_t i = 0; i < x.buckets.size(); ++i) {
+                    if (!trainable[x.buckets[i]]) {
+                        continue;
+                    }
                     float& weight = model.weights_[x.buckets[i]];
                     float& history = squared_gradients[x.buckets[i]];
                     double gradient = error * x.values[i] + options_.l2 * weight;
@@ -85,6 +89,7 @@ public:
                                std::sqrt(bias_squared_gradients + epsilon);
             }
         }
+
         return model;
     }
 
@@ -101,6 +106,7 @@ public:
         }
 
         Model model = fit(examples);
+        model.quantize_weights();
         model.info_.spam_messages = spam.size();
         model.info_.ham_messages = ham.size();
         model.info_.trained_at = utc_now();
@@ -113,6 +119,25 @@ public:
     }
 
 private:
+    // The buckets present in at least min_messages of the examples.
+    std::vector<bool> frequent_buckets(const std::vector<Example>& examples,
+                                       std::size_t buckets) const
+    {
+        std::vector<std::uint16_t> messages(buckets, 0);
+        for (const Example& example : examples) {
+            for (std::uint32_t bucket : example.features->buckets) {
+                if (messages[bucket] < UINT16_MAX) {
+                    ++messages[bucket];
+                }
+            }
+        }
+        std::vector<bool> frequent(buckets);
+        for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
+            frequent[bucket] = messages[bucket] >= options_.min_messages;
+        }
+        return frequent;
+    }
+
     static std::vector<Example> label(const std::vector<FeatureVector>& spam,
                                       const std::vector<FeatureVector>& ham)
     {
@@ -171,6 +196,18 @@ private:
 
     TrainOptions options_;
 };
+
+void Model::quantize_weights()
+{
+    float largest = 0;
+    for (float weight : weights_) {
+        largest = std::max(largest, std::fabs(weight));
+    }
+    weight_scale_ = largest > 0 ? largest / static_cast<double>(INT16_MAX) : 1.0;
+    for (float& weight : weights_) {
+        weight = static_cast<float>(std::round(weight / weight_scale_) * weight_scale_);
+    }
+}
 
 double Model::score(const FeatureVector& features) const
 {

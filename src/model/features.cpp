@@ -13,7 +13,8 @@ namespace {
 constexpr std::string_view mailer_fields[] = {"X-Mailer", "User-Agent"};
 // Hostile messages can carry thousands of links or fields; these many are looked at.
 constexpr std::size_t max_links = 200;
-constexpr std::size_t max_header_names = 100;
+constexpr std::size_t max_header_fields = 100;
+constexpr std::size_t max_field_value_bytes = 1000;
 
 // A small count as a coarse bucket name: "0", "1", "2", "3-4", "5-8", ... "many".
 std::string count_bucket(std::size_t count)
@@ -117,12 +118,20 @@ void add_header_features(const Message& message, FeatureBuilder& builder)
         }
     }
 
+    // Field names, and the words of field values (single words: a field's word pairs are
+    // mostly dates and queue ids). Other filters' verdicts are not ours to learn.
     std::set<std::string> names;
+    std::size_t fields = 0;
     for (const HeaderField& field : message.header()) {
-        if (names.size() >= max_header_names) {
+        if (++fields > max_header_fields) {
             break;
         }
-        names.insert(ascii_lower(field.name));
+        std::string name = ascii_lower(field.name);
+        if (name.starts_with("x-spam") || name == "date") {
+            continue;
+        }
+        builder.add_text("v:" + name, field.value.substr(0, max_field_value_bytes), false);
+        names.insert(std::move(name));
     }
     for (const std::string& name : names) {
         builder.add("h", "field:" + name);

@@ -11,11 +11,13 @@
 //   cv recall        f64
 //   cv fpr           f64
 //   date length      u32      <= max_date_bytes, then that many bytes (UTC ISO 8601)
+//   weight scale     f64      > 0: a weight is a stored step times this
 //   weight count     u32      <= 2^hash bits
-//   weights          count x (u32 bucket, strictly increasing, < 2^hash bits; f32 weight)
+//   weights          count x (bucket gap: LEB128 varint, the distance to the previous bucket
+//                    minus 1, the first counted from -1; step: i16)
 //   checksum         u64      FNV-1a-64 of every byte before it
 //
-// Only nonzero weights are stored. Every size is checked against the bytes that are really
+// Only nonzero weights are stored, about 3 bytes each. Every size is checked against the bytes that are really
 // there before anything is allocated, so a hostile or damaged file costs no more than its size.
 #include <algorithm>
 #include <bit>
@@ -34,10 +36,11 @@ namespace {
 constexpr char magic[8] = {'R', 'G', 'M', 'O', 'D', 'E', 'L', '\x1a'};
 constexpr std::uint32_t flag_bigrams = 1;
 constexpr std::uint32_t max_date_bytes = 64;
-constexpr std::size_t weight_entry_bytes = 8;
+constexpr std::size_t min_weight_entry_bytes = 3;  // one-byte gap and the step
+constexpr std::size_t max_varint_bytes = 5;        // enough for any 32-bit gap
 // The largest file a valid model can be: every bucket of the largest table, and the header.
 constexpr std::uintmax_t max_model_file_bytes =
-    (std::uintmax_t{1} << max_hash_bits) * weight_entry_bytes + 4096;
+    (std::uintmax_t{1} << max_hash_bits) * (max_varint_bytes + 2) + 4096;
 
 static_assert(std::endian::native == std::endian::little,
               "the model file is read and written by copying little-endian values");
@@ -62,6 +65,14 @@ public:
         out_.append(bytes, sizeof(T));
     }
     void put_bytes(std::string_view bytes) { out_ += bytes; }
+    void put_varint(std::uint32_t value)
+    {
+        while (value >= 0x80) {
+            out_ += static_cast<char>((value & 0x7F) | 0x80);
+            value >>= 7;
+        }
+        out_ += static_cast<char>(value);
+    }
     std::string& bytes() { return out_; }
 
 private:
@@ -88,6 +99,21 @@ public:
         std::string_view part = bytes_.substr(at_, count);
         at_ += count;
         return part;
+    }
+    std::uint32_t get_varint()
+    {
+        std::uint64_t value = 0;
+        for (std::size_t k = 0; k < max_varint_bytes; ++k) {
+            auto byte = get<std::uint8_t>();
+            value |= std::uint64_t{byte & 0x7Fu} << (7 * k);
+            if ((byte & 0x80) == 0) {
+                if (value > UINT32_MAX) {
+                    break;
+                }
+                return static_cast<std::uint32_t>(value);
+            }
+        }
+        fail("invalid number at byte " + std::to_string(at_));
     }
     std::size_t remaining() const { return bytes_.size() - at_; }
     std::size_t offset() const { return at_; }
@@ -147,15 +173,20 @@ std::string Model::serialize() const
     writer.put<std::uint32_t>(static_cast<std::uint32_t>(date.size()));
     writer.put_bytes(date);
 
+    writer.put<double>(weight_scale_ > 0 ? weight_scale_ : 1.0);
     std::uint32_t count = 0;
     for (float weight : weights_) {
         count += weight != 0 ? 1 : 0;
     }
     writer.put<std::uint32_t>(count);
+    std::int64_t previous = -1;
     for (std::size_t bucket = 0; bucket < weights_.size(); ++bucket) {
         if (weights_[bucket] != 0) {
-            writer.put<std::uint32_t>(static_cast<std::uint32_t>(bucket));
-            writer.put<float>(weights_[bucket]);
+            writer.put_varint(static_cast<std::uint32_t>(static_cast<std::int64_t>(bucket) -
+                                                         previous - 1));
+            writer.put<std::int16_t>(
+                static_cast<std::int16_t>(std::lround(weights_[bucket] / weight_scale_)));
+            previous = static_cast<std::int64_t>(bucket);
         }
     }
     writer.put<std::uint64_t>(checksum(writer.bytes()));
@@ -193,23 +224,26 @@ Model Model::deserialize(std::string_view bytes, std::string_view name)
     model.info_.trained_at = std::string(reader.get_bytes(date_length));
 
     // The weights: the count is checked against the table and the bytes present first.
+    model.weight_scale_ = reader.get<double>();
+    if (!std::isfinite(model.weight_scale_) || model.weight_scale_ <= 0) {
+        reader.fail("weight scale is not a positive number");
+    }
     std::size_t buckets = std::size_t{1} << hash_bits;
     auto count = reader.get<std::uint32_t>();
     if (count > buckets) {
         reader.fail("weight count " + std::to_string(count) + " exceeds the table");
     }
-    reader.need(std::size_t{count} * weight_entry_bytes);
+    reader.need(std::size_t{count} * min_weight_entry_bytes);
     model.weights_.assign(buckets, 0.0f);
-    std::int64_t previous = -1;
+    std::uint64_t next_bucket = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
-        auto bucket = reader.get<std::uint32_t>();
-        auto weight = reader.get<float>();
-        if (bucket >= buckets || static_cast<std::int64_t>(bucket) <= previous ||
-            !std::isfinite(weight)) {
-            reader.fail("weight entry " + std::to_string(i) + " is invalid");
+        std::uint64_t bucket = next_bucket + reader.get_varint();
+        auto step = reader.get<std::int16_t>();
+        if (bucket >= buckets) {
+            reader.fail("weight entry " + std::to_string(i) + " is outside the table");
         }
-        model.weights_[bucket] = weight;
-        previous = bucket;
+        model.weights_[bucket] = static_cast<float>(step * model.weight_scale_);
+        next_bucket = bucket + 1;
     }
     model.info_.nonzero_weights = count;
 

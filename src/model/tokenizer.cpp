@@ -322,7 +322,8 @@ void FeatureBuilder::add(std::string_view name_space, std::string_view token)
     add_hash(hash_token(name_space, token));
 }
 
-void FeatureBuilder::add_text(std::string_view name_space, std::string_view text)
+void FeatureBuilder::add_text(std::string_view name_space, std::string_view text,
+                              bool with_pairs)
 {
     std::vector<std::string> words = tokenize(text);
     std::uint64_t previous = 0;
@@ -330,7 +331,7 @@ void FeatureBuilder::add_text(std::string_view name_space, std::string_view text
         std::uint64_t hash = hash_token(name_space, words[i]);
         add_hash(hash);
         // A bigram's hash combines its words' hashes: no string is built per pair.
-        if (config_.bigrams && i > 0) {
+        if (config_.bigrams && with_pairs && i > 0) {
             add_hash(mix(previous * 31 + hash + 0x9e3779b97f4a7c15ull));
         }
         previous = hash;

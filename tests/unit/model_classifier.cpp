@@ -217,7 +217,7 @@ TEST_CASE("a damaged model file fails its checksum", "[model]")
 {
     std::string bytes = tiny_model().serialize();
     // Flip one bit of the last weight: still a valid number, but not what was written.
-    bytes[bytes.size() - 10] ^= 0x01;
+    bytes[bytes.size() - 9] ^= 0x01;
     CHECK_THROWS_WITH(Model::deserialize(bytes, "m.bin"),
                       "m.bin: checksum mismatch (the file is damaged)");
 }
@@ -230,11 +230,11 @@ TEST_CASE("a model file claiming huge sizes is refused before allocating", "[mod
     std::memcpy(huge_bits.data() + 12, &bits, sizeof bits);
     CHECK_THROWS_WITH(Model::deserialize(huge_bits, "m.bin"), "m.bin: hash bits 40 out of range");
 
-    // The weight count sits after the fixed header and the date.
+    // The weight count sits after the fixed header, the date and the weight scale.
     std::size_t date_length_at = 8 + 4 * 3 + 8 * 2 + 8 * 4;
     std::uint32_t date_length = 0;
     std::memcpy(&date_length, bytes.data() + date_length_at, sizeof date_length);
-    std::size_t count_at = date_length_at + 4 + date_length;
+    std::size_t count_at = date_length_at + 4 + date_length + 8;
     std::string many_weights = bytes;
     std::uint32_t count = 60000;  // fits the 2^16 table, not the bytes present
     std::memcpy(many_weights.data() + count_at, &count, sizeof count);

@@ -107,6 +107,7 @@ struct MessageStream::Impl {
 
     bool open_next();
     bool open(const std::string& path, bool walked);
+    void start_input();
     bool read_single(RawMessage& out);
     bool read_mbox_message(RawMessage& out);
     void note_read_error(RawMessage& out);
@@ -131,7 +132,7 @@ bool MessageStream::Impl::open_next()
         index = 0;
         if (path == kStdinPath) {
             input = std::make_unique<OpenInput>(path, STDIN_FILENO, false);
-            input->mbox = input->reader.starts_with(kFromLine);
+            start_input();
             return true;
         }
         struct stat info;
@@ -165,12 +166,18 @@ bool MessageStream::Impl::open(const std::string& path, bool walked)
     }
 
     input = std::make_unique<OpenInput>(path, fd, true);
+    start_input();
+    return true;
+}
+
+// An input starting with "From " is an mbox; its first From_ line is consumed here.
+void MessageStream::Impl::start_input()
+{
     input->mbox = input->reader.starts_with(kFromLine);
     if (input->mbox) {
         std::string from_line;
         input->reader.read_line(from_line, 0, line);
     }
-    return true;
 }
 
 void MessageStream::Impl::note_read_error(RawMessage& out)

@@ -20,6 +20,9 @@ constexpr int exit_ok = 0;
 constexpr int exit_fail_on = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_unreadable = 3;
+constexpr int exit_pipe_tempfail = 75;  // EX_TEMPFAIL: the MTA keeps the message
+
+bool is_pipe_invocation(int argc, char** argv);
 
 // A usage or configuration error: printed as "relaygate: <what>", exit status 2.
 class UsageError : public std::runtime_error {
@@ -37,6 +40,8 @@ struct DnsOptions {
 };
 void add_dns_options(CLI::App& command, DnsOptions& options);
 std::unique_ptr<dns::Resolver> make_resolver(const DnsOptions& options);
+// --dns-cache FILE, else $XDG_CACHE_HOME/relaygate/dns.cache or ~/.cache/relaygate/dns.cache.
+std::string default_cache_path(const std::string& given);
 
 struct PolicyOptions {
     std::string config_file;
@@ -64,6 +69,8 @@ void add_check_command(CLI::App& root, int& exit_code);
 void add_dns_command(CLI::App& root, int& exit_code);
 void add_config_command(CLI::App& root, int& exit_code);
 void add_scan_command(CLI::App& root, int& exit_code);
+void add_pipe_command(CLI::App& root, int& exit_code);
+void add_model_commands(CLI::App& root, int& exit_code);
 
 // "relaygate: <what>" on stderr.
 void print_error(const std::string& what);

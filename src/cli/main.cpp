@@ -1,6 +1,7 @@
 // relaygate — inbound mail filter. The entry point: builds the command tree and maps errors to
 // exit statuses.
 #include <iostream>
+#include <string_view>
 
 #include "cli/cli.hpp"
 
@@ -9,6 +10,11 @@ namespace relaygate::cli {
 void print_error(const std::string& what)
 {
     std::cerr << "relaygate: " << what << '\n';
+}
+
+bool is_pipe_invocation(int argc, char** argv)
+{
+    return argc > 1 && std::string_view(argv[1]) == "pipe";
 }
 
 }  // namespace relaygate::cli
@@ -27,6 +33,8 @@ int main(int argc, char** argv)
     add_dns_command(app, exit_code);
     add_config_command(app, exit_code);
     add_scan_command(app, exit_code);
+    add_pipe_command(app, exit_code);
+    add_model_commands(app, exit_code);
 
     try {
         app.parse(argc, argv);
@@ -39,7 +47,9 @@ int main(int argc, char** argv)
     } catch (const CLI::ParseError& e) {
         print_error(e.what());
         std::cerr << "Run with --help for more information.\n";
-        return exit_usage;
+        // An MTA bounces mail on most non-zero statuses; a mistake in the pipe command line
+        // is the administrator's to fix, so the MTA must keep the message (EX_TEMPFAIL).
+        return is_pipe_invocation(argc, argv) ? exit_pipe_tempfail : exit_usage;
     } catch (const UsageError& e) {
         print_error(e.what());
         return exit_usage;

@@ -1,5 +1,7 @@
 // Option groups shared by several subcommands: DNS, policy, envelope and input.
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include "checks/network.hpp"
 #include "cli/cli.hpp"
@@ -50,10 +52,20 @@ std::unique_ptr<dns::Resolver> make_resolver(const DnsOptions& options)
     live.retries = options.retries;
     if (mode == "live")
         return dns::make_live_resolver(live);
+    std::string cache_file = default_cache_path(options.cache_file);
+    std::error_code ignored;  // an unusable directory is reported by the cache itself
+    std::filesystem::create_directories(std::filesystem::path(cache_file).parent_path(), ignored);
+    return dns::make_cached_resolver(dns::make_live_resolver(live), cache_file);
+}
 
-    // TODO: --dns cached lands with the persistent cache (issue 6); until then it is refused
-    // rather than silently answered live.
-    throw UsageError("--dns cached is not available in this build");
+std::string default_cache_path(const std::string& given)
+{
+    if (!given.empty())
+        return given;
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+        return std::string(xdg) + "/relaygate/dns.cache";
+    const char* home = std::getenv("HOME");
+    return std::string(home && *home ? home : ".") + "/.cache/relaygate/dns.cache";
 }
 
 void add_policy_options(CLI::App& command, PolicyOptions& options)

@@ -152,10 +152,11 @@ bool DmarcEngine::aligned(const std::string& domain, const std::string& from_dom
 DmarcEngine::Discovery DmarcEngine::discover(const std::string& from_domain,
                                              const std::string& org_domain) const {
     Discovery discovery;
-    for (const std::string& domain : {from_domain, org_domain}) {
-        if (domain.empty() || (&domain != &from_domain && domain == from_domain)) {
-            continue;
-        }
+    std::vector<std::string> candidates = {from_domain};
+    if (!org_domain.empty() && org_domain != from_domain) {
+        candidates.push_back(org_domain);
+    }
+    for (const std::string& domain : candidates) {
         discovery.domain = domain;
         dns::Answer answer = resolver_.lookup("_dmarc." + domain, dns::RecordType::txt);
         if (answer.outcome == dns::Outcome::temperror) {

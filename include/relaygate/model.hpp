@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -211,6 +212,28 @@ Evaluation evaluate_paths(const Model& model, const std::vector<std::string>& sp
 // Both describe() give "key: value" lines for people, ending in a newline.
 std::string describe(const ModelInfo& info);
 std::string describe(const Evaluation& evaluation);
+
+// ---- The model the payload layer uses ----------------------------------------------------
+
+// Where the model is looked for when the policy names none (payload.model empty), first found
+// wins: $RELAYGATE_MODEL; <executable dir>/../share/relaygate/default.model (installed);
+// <executable dir>/../models/default.model and <executable dir>/../../models/default.model (a
+// build directory inside the source tree, and its tests/ folder).
+std::vector<std::string> default_model_candidates();
+
+// The model at configured (payload.model), or the first default candidate when it is empty;
+// loaded once per path for the whole process, thread-safe. Throws Error, also on later calls
+// ("no model file found: looked in ...", or the load error of that file).
+std::shared_ptr<const Model> shared_model(const std::string& configured);
+
+// The finding score of a probability: none (0) under the model's threshold; from
+// min_finding_score at the threshold, rising linearly in log-odds to max_finding_score at
+// full_score_probability and above. The low end equals the default quarantine threshold, so
+// the model alone quarantines what it calls spam; other evidence takes it to reject.
+inline constexpr double min_finding_score = 5;
+inline constexpr double max_finding_score = 8;
+inline constexpr double full_score_probability = 0.999;
+double finding_score(double probability, double threshold);
 
 // The split used to measure the shipped model (bench/model/README.md): a corpus file is in the
 // test part when FNV-1a-64 of its file name (no directory) is 0 mod 5, else in the train part.

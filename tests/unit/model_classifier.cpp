@@ -247,3 +247,47 @@ TEST_CASE("loading a missing model file says it cannot be opened", "[model]")
     CHECK_THROWS_WITH(Model::load("/nonexistent/dir/x.model"),
                       "cannot open /nonexistent/dir/x.model: No such file or directory");
 }
+
+TEST_CASE("finding scores are 0 under the threshold and rise from 5 to 8 above it", "[model]")
+{
+    double threshold = 0.7;
+    CHECK(finding_score(0.69, threshold) == 0);
+    CHECK(finding_score(threshold, threshold) == Approx(min_finding_score));
+    CHECK(finding_score(0.999, threshold) == Approx(max_finding_score));
+    CHECK(finding_score(1.0, threshold) == Approx(max_finding_score));
+    double previous = 0;
+    for (double p : {0.7, 0.8, 0.9, 0.95, 0.99, 0.995, 0.999}) {
+        double score = finding_score(p, threshold);
+        CHECK(score >= previous);
+        previous = score;
+    }
+    CHECK(finding_score(0.9995, 0.9995) == max_finding_score);
+}
+
+TEST_CASE("the shared model is loaded once per path and its errors are kept", "[model]")
+{
+    std::string path = temp_path("shared.model");
+    tiny_model().save(path);
+    auto first = shared_model(path);
+    std::filesystem::remove(path);
+    auto second = shared_model(path);  // the file is gone: the loaded model stays
+    CHECK(first.get() == second.get());
+    CHECK(first->info().spam_messages == spam_texts.size());
+
+    std::string missing = temp_path("missing.model");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        CHECK_THROWS_WITH(shared_model(missing),
+                          "cannot open " + missing + ": No such file or directory");
+    }
+}
+
+TEST_CASE("RELAYGATE_MODEL comes first among the default model places", "[model]")
+{
+    ::setenv("RELAYGATE_MODEL", "/somewhere/mine.model", 1);
+    auto candidates = default_model_candidates();
+    ::unsetenv("RELAYGATE_MODEL");
+    REQUIRE(candidates.size() == 4);
+    CHECK(candidates[0] == "/somewhere/mine.model");
+    CHECK_THAT(candidates[1], Catch::EndsWith("/share/relaygate/default.model"));
+    CHECK_THAT(candidates[3], Catch::EndsWith("/models/default.model"));
+}

@@ -11,18 +11,19 @@
 //     ptr:, redirect=, exp= with bad toplabels or empty domains give neutral or fail, not
 //     permerror (a-numeric, a-bad-toplabel, a-only-toplabel, a-empty-domain, mx-empty-domain,
 //     exists-empty-domain, ptr-empty-domain, redirect-empty-domain, exp-empty-domain ...);
-//   - prefix lengths of /0 give (invalid) and cidr4-032 is accepted (cidr4-0, a-cidr4-0,
+//   - prefix lengths of /0 give permerror and cidr4-032 is accepted (cidr4-0, a-cidr4-0,
 //     a-cidr6-0-ip6, mx-cidr4-0, cidr6-0 ...; cidr4-032);
-//   - exp= and macros: spaces in explanations come back as "%" (trailing-dot-exp,
-//     p-macro-*-valid), %{p} and %{v} in explanations are wrong (v-macro-ip4/ip6,
-//     p-macro-ip4-novalid), upper-case macros are not URL-escaped (upper-macro), and bad
-//     macros (invalid-macro-char, exp-only-macro-char) are accepted;
+//   - exp= and macros: spaces in explanation text come back as "%" and the macros after them
+//     stay unexpanded (trailing-dot-exp, v-macro-ip4, p-macro-ip4-valid ...), upper-case
+//     macros are escaped with lower-case hex (upper-macro), an exp= target with two TXT
+//     records is used instead of ignored (exp-multiple-txt), and bad macros are accepted
+//     (invalid-macro-char, exp-only-macro-char);
 //   - control characters and non-ASCII octets in a record are accepted (non-ascii-policy,
 //     control-char-policy), as are two redirect= or exp= modifiers (redirect-twice, exp-twice)
 //     and modifiers with qualifiers (redirect-is-modifier);
 //   - IPv4-mapped IPv6 clients are not treated as IPv4 (ip4-mapped-ip6), includes past the
-//     lookup limit still pass (include-over-limit), the ptr limit is applied as permerror
-//     (ptr-limit), and an exp record list of two TXT strings is used (exp-multiple-txt);
+//     lookup limit still pass (include-over-limit), and more than 10 PTR names give permerror
+//     instead of being ignored (ptr-limit);
 //   - and the DEPENDENCIES.md defects: records compiling past 511 bytes lose their tail with
 //     no error (wrong neutral), and loopback clients pass before any lookup.
 // So SPF evaluation is a focused implementation of RFC 7208 (spf_record.cpp: syntax and

@@ -16,6 +16,9 @@ constexpr std::size_t max_label_length = 63;     // RFC 1035 2.3.4
 constexpr std::size_t max_domain_length = 253;   // RFC 7208 4.3, without the final dot
 constexpr std::string_view macro_delimiters = ".-+,/_=";
 constexpr std::string_view url_unreserved = "-._~";
+// A macro expansion longer than this is cut: domain names are cut to 253 octets anyway, and
+// an explanation this long is no longer read by anyone.
+constexpr std::size_t max_expansion_length = 4096;
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 
@@ -494,6 +497,9 @@ std::string expand(const MacroString& macro, const MacroValues& values)
     for (const MacroToken& token : macro) {
         if (const auto* literal = std::get_if<MacroLiteral>(&token)) {
             out += literal->text;
+            if (out.size() > max_expansion_length) {
+                break;
+            }
             continue;
         }
         const auto& expand = std::get<MacroExpand>(token);
@@ -503,7 +509,11 @@ std::string expand(const MacroString& macro, const MacroValues& values)
         } else {
             out += value;
         }
+        if (out.size() > max_expansion_length) {
+            break;
+        }
     }
+    out.resize(std::min(out.size(), max_expansion_length));
     return out;
 }
 

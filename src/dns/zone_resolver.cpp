@@ -53,17 +53,21 @@ struct Node {
 
 // Where a fault comment was and what it demands.
 struct Fault {
+    std::uint16_t type = 0;  // kAnyType for every type
     bool servfail = false;
     std::string where;  // "world.zone:12"
 };
 
-std::string fault_key(std::string_view name, std::uint16_t type)
-{
-    std::string key = std::to_string(type);
-    key += ' ';
-    key += name;
-    return key;
-}
+// Lets the maps be searched with a string_view, so that a lookup allocates nothing.
+struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const
+    {
+        return std::hash<std::string_view>()(name);
+    }
+};
+template <typename Value>
+using NameMap = std::unordered_map<std::string, Value, NameHash, std::equal_to<>>;
 
 std::string lowercase_first(std::string text)
 {
@@ -86,14 +90,14 @@ private:
     void load_records(const std::string& path);
     void load_faults(const std::string& path);
     void parse_fault(std::string_view text, const std::string& where);
-    const Node* find_node(const std::string& key) const;
-    const Node* wildcard_source(const std::string& key) const;
-    const Fault* find_fault(const std::string& key, std::uint16_t type) const;
-    Answer negative(Outcome outcome, const std::string& key) const;
+    const Node* find_node(std::string_view key) const;
+    const Node* wildcard_source(std::string_view key) const;
+    const Fault* find_fault(std::string_view key, std::uint16_t type) const;
+    Answer negative(Outcome outcome, std::string_view key) const;
 
-    std::unordered_map<std::string, Node> nodes_;
-    std::unordered_map<std::string, std::uint32_t> soa_negative_ttls_;
-    std::unordered_map<std::string, Fault> faults_;
+    NameMap<Node> nodes_;
+    NameMap<std::uint32_t> soa_negative_ttls_;
+    NameMap<std::vector<Fault>> faults_;
 };
 
 void ZoneWorld::load_file(const std::string& path)
@@ -250,20 +254,20 @@ void ZoneWorld::parse_fault(std::string_view text, const std::string& where)
     if (kind != "TIMEOUT" && kind != "SERVFAIL") {
         throw malformed();
     }
-    faults_[fault_key(*name, type)] = Fault{kind == "SERVFAIL", where};
+    faults_[*name].push_back(Fault{type, kind == "SERVFAIL", where});
 }
 
-const Node* ZoneWorld::find_node(const std::string& key) const
+const Node* ZoneWorld::find_node(std::string_view key) const
 {
     auto it = nodes_.find(key);
     return it == nodes_.end() ? nullptr : &it->second;
 }
 
 // RFC 4592: for a name that does not exist, the wildcard "*." + its closest encloser.
-const Node* ZoneWorld::wildcard_source(const std::string& key) const
+const Node* ZoneWorld::wildcard_source(std::string_view key) const
 {
     std::optional<std::string_view> encloser = detail::parent_name(key);
-    while (encloser && !nodes_.contains(std::string(*encloser))) {
+    while (encloser && !nodes_.contains(*encloser)) {
         encloser = detail::parent_name(*encloser);
     }
     if (!encloser) {
@@ -273,26 +277,28 @@ const Node* ZoneWorld::wildcard_source(const std::string& key) const
     return find_node(wildcard);
 }
 
-const Fault* ZoneWorld::find_fault(const std::string& key, std::uint16_t type) const
+const Fault* ZoneWorld::find_fault(std::string_view key, std::uint16_t type) const
 {
-    if (faults_.empty()) {
+    auto it = faults_.find(key);
+    if (it == faults_.end()) {
         return nullptr;
     }
-    auto it = faults_.find(fault_key(key, type));
-    if (it == faults_.end()) {
-        it = faults_.find(fault_key(key, kAnyType));
+    for (const Fault& fault : it->second) {
+        if (fault.type == type || fault.type == kAnyType) {
+            return &fault;
+        }
     }
-    return it == faults_.end() ? nullptr : &it->second;
+    return nullptr;
 }
 
 // A negative answer, with the TTL of the closest SOA at or above key.
-Answer ZoneWorld::negative(Outcome outcome, const std::string& key) const
+Answer ZoneWorld::negative(Outcome outcome, std::string_view key) const
 {
     Answer answer;
     answer.outcome = outcome;
     std::optional<std::string_view> name = key;
     while (name) {
-        auto it = soa_negative_ttls_.find(std::string(*name));
+        auto it = soa_negative_ttls_.find(*name);
         if (it != soa_negative_ttls_.end()) {
             answer.ttl = it->second;
             answer.zone = it->first;

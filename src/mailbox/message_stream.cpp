@@ -108,8 +108,8 @@ struct MessageStream::Impl {
     bool open_next();
     bool open(const std::string& path, bool walked);
     void start_input();
-    bool read_single(RawMessage& out);
-    bool read_mbox_message(RawMessage& out);
+    void read_single(RawMessage& out);
+    void read_mbox_message(RawMessage& out);
     void note_read_error(RawMessage& out);
 };
 
@@ -192,7 +192,7 @@ void MessageStream::Impl::note_read_error(RawMessage& out)
 
 // A file that is no mbox is one message, cut at max_message_bytes. Standard input is read to
 // its end even then, so that the program writing to us does not die of SIGPIPE.
-bool MessageStream::Impl::read_single(RawMessage& out)
+void MessageStream::Impl::read_single(RawMessage& out)
 {
     input->finished = true;
     out.offset = 0;
@@ -210,12 +210,11 @@ bool MessageStream::Impl::read_single(RawMessage& out)
                 discard.clear();
         }
     }
-    return true;
 }
 
 // Reads up to the next From_ line, undoing ">From " quoting; a message over the limit keeps
 // its first max_message_bytes and the rest up to the next From_ line is skipped.
-bool MessageStream::Impl::read_mbox_message(RawMessage& out)
+void MessageStream::Impl::read_mbox_message(RawMessage& out)
 {
     out.offset = input->reader.offset();
     std::size_t limit = options.max_message_bytes;
@@ -252,7 +251,6 @@ bool MessageStream::Impl::read_mbox_message(RawMessage& out)
     // end is common and not flagged: read_single() does not get here.
     else if (!last_line_complete && out.error.empty())
         out.error = "mbox ends mid-message";
-    return true;
 }
 
 MessageStream::MessageStream(std::vector<std::string> paths, ReaderOptions options)
@@ -267,23 +265,21 @@ MessageStream::~MessageStream() = default;
 bool MessageStream::next(RawMessage& out)
 {
     Impl& impl = *impl_;
-    while (true) {
-        if (!impl.input || impl.input->finished) {
-            impl.input.reset();
-            if (!impl.open_next())
-                return false;
-        }
-
-        out.path = impl.input->path;
-        out.index = impl.index;
-        out.bytes.clear();
-        out.error.clear();
-        bool got = impl.input->mbox ? impl.read_mbox_message(out) : impl.read_single(out);
-        if (got) {
-            ++impl.index;
-            return true;
-        }
+    if (!impl.input || impl.input->finished) {
+        impl.input.reset();
+        if (!impl.open_next())
+            return false;
     }
+
+    out.path = impl.input->path;
+    out.index = impl.index++;
+    out.bytes.clear();
+    out.error.clear();
+    if (impl.input->mbox)
+        impl.read_mbox_message(out);
+    else
+        impl.read_single(out);
+    return true;
 }
 
 const std::vector<std::string>& MessageStream::errors() const { return impl_->errors; }

@@ -272,6 +272,14 @@ private:
         } else if (is('<')) {
             ++pos_;
             parse_angle_addr(decode_encoded_words(text_of(phrase_begin, phrase_end, true)));
+        } else if (is('@') && angle_ahead() != tokens_.size()) {
+            // "ceo@bank.example <x@evil.example>": mail programs show the first part and
+            // write to the second, so the address is the one in angle brackets.
+            std::size_t angle = angle_ahead();
+            std::string name = text_of(phrase_begin, angle, true);
+            problem("display name \"" + quote_for_problem(name) + "\" holds an unquoted @");
+            pos_ = angle + 1;
+            parse_angle_addr(decode_encoded_words(name));
         } else if (is('@')) {
             pos_ = local_part_begin(phrase_begin, phrase_end);
             if (pos_ != phrase_begin)
@@ -288,6 +296,21 @@ private:
             problem("unexpected \"" + quote_for_problem(current().raw) + "\" in address list");
             ++pos_;
         }
+    }
+
+    // The index of a '<' before the next ',' or ';' (the end of tokens_ when there is none).
+    std::size_t angle_ahead() const
+    {
+        for (std::size_t i = pos_; i < tokens_.size(); ++i) {
+            const Token& token = tokens_[i];
+            if (token.kind != TokenKind::special)
+                continue;
+            if (token.special == '<')
+                return i;
+            if (token.special == ',' || token.special == ';')
+                break;
+        }
+        return tokens_.size();
     }
 
     // Where the local part of "words before local.part@domain" starts: after the last two

@@ -127,6 +127,11 @@ TEST_CASE("malformed lists are invalid with a one-line problem and keep what cou
          {"a@b", "c@example.com"}},
         {"ann@example..com", "address \"ann@example..com\" has a malformed domain",
          {"ann@example..com"}},
+        // mail programs write to the bracketed address, so that is the one read
+        {"ceo@bank.example <x@evil.example>",
+         "display name \"ceo@bank.example\" holds an unquoted @", {"x@evil.example"}},
+        {"Ann Smith ann@example.com", "address \"Ann Smith ann@...\" has words before its "
+                                      "local part and no angle brackets", {"ann@example.com"}},
     };
     for (const Case& c : cases) {
         DYNAMIC_SECTION(c.input)

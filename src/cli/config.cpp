@@ -32,6 +32,18 @@ void add_config_command(CLI::App& root, int& exit_code)
         std::cout << *check_file << ": ok\n";
         exit_code = exit_ok;
     });
+
+    CLI::App* findings = config->add_subcommand(
+        "findings", "List every finding id with its layer, default weight, hard action and "
+                    "meaning");
+    findings->callback([&exit_code] {
+        for (const FindingInfo& info : finding_catalog()) {
+            std::cout << info.id << '\t' << info.layer << '\t' << info.weight << '\t'
+                      << (std::string(info.action).empty() ? "-" : std::string(info.action))
+                      << '\t' << info.meaning << '\n';
+        }
+        exit_code = exit_ok;
+    });
 }
 
 }  // namespace relaygate::cli

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <sstream>
 #include <set>
 
 #include "e2e/run.hpp"
@@ -84,4 +85,20 @@ TEST_CASE("every option in --help is in the man page and the completions", "[e2e
             CHECK(fish.find(last) != std::string::npos);
         }
     }
+}
+
+TEST_CASE("every finding id of the catalog is described in the man page", "[e2e][docs]")
+{
+    Run run = run_relaygate({"config", "findings"});
+    REQUIRE(run.status == 0);
+    std::string man = read_file(source_path("man/relaygate.1"));
+    std::istringstream lines(run.out);
+    int ids = 0;
+    for (std::string line; std::getline(lines, line); ++ids) {
+        std::string id = line.substr(0, line.find('\t'));
+        INFO("finding " << id << ": run scripts/findings-man.sh");
+        CHECK(man.find(".B " + std::regex_replace(id, std::regex("-"), "\\-")) !=
+              std::string::npos);
+    }
+    CHECK(ids > 20);
 }

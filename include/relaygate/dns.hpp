@@ -1,6 +1,6 @@
 // dns — the one resolver interface behind every lookup of every layer, the C libraries'
 // included, and the sources that stand behind it: live (ldns), a zone world (RFC 1035 master
-// files taken as the whole DNS), and (later) a persistent cache.
+// files taken as the whole DNS), a persistent cache, and a recorder for offline replay.
 #pragma once
 
 #include <chrono>

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <algorithm>
 #include <exception>
 #include <map>
 #include <memory>
@@ -33,6 +35,12 @@ constexpr std::size_t kHeaderBLength = 8;
 constexpr std::size_t kMaxDnsNameLength = 253;
 // Long enough for any i= identity (local-part 64 + "@" + domain 253).
 constexpr std::size_t kIdentityBufferSize = 1024;
+// DKIM-Signature fields handed to libopendkim at most (or max_signatures, if larger). The
+// library sets up hashing state for every field it is given, ignored or not, so a message
+// with thousands of them would cost thousands of hashes; the fields past this count are
+// reported as "signature limit" without reaching it. A signature that signed one of them
+// then fails, which is acceptable for a message this abnormal.
+constexpr std::size_t kMaxSignatureFieldsFed = 64;
 
 constexpr std::string_view kSignatureFieldName = "dkim-signature";
 constexpr const char* kRequiredSignatureTags[] = {"v", "a", "b", "bh", "d", "h", "s"};
@@ -70,13 +78,14 @@ struct SignatureField {
     std::string b_value;  // whitespace removed, to find the field's DKIM_SIGINFO
     DkimSignatureOutcome outcome;
     bool decided = false;  // the outcome is final before libopendkim runs
-    bool matched = false;  // libopendkim has a DKIM_SIGINFO for it
 };
 
 // What the callbacks of one verification share; it lives on the verifying thread's stack.
 struct MessageContext {
     dns::Resolver* resolver = nullptr;
     std::vector<SignatureField>* signatures = nullptr;
+    // b= value -> indices of the fields carrying it not yet tied to a DKIM_SIGINFO, in order.
+    std::map<std::string, std::deque<std::size_t>> fields_by_b;
     std::map<const DKIM_SIGINFO*, std::size_t> signature_of;
     std::map<const DKIM_SIGINFO*, KeyNote> key_notes;
 };
@@ -94,15 +103,13 @@ std::optional<std::size_t> find_field(MessageContext& context, DKIM_SIGINFO* sig
     if (b == nullptr) {
         return std::nullopt;
     }
-    std::string wanted = strip_whitespace(reinterpret_cast<const char*>(b));
-    std::vector<SignatureField>& fields = *context.signatures;
-    for (std::size_t i = 0; i < fields.size(); ++i) {
-        if (!fields[i].matched && fields[i].b_value == wanted) {
-            fields[i].matched = true;
-            return i;
-        }
+    auto found = context.fields_by_b.find(strip_whitespace(reinterpret_cast<const char*>(b)));
+    if (found == context.fields_by_b.end() || found->second.empty()) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    std::size_t index = found->second.front();
+    found->second.pop_front();
+    return index;
 }
 
 // Prescreen hook: ties each DKIM_SIGINFO to its field and has libopendkim skip those whose
@@ -398,11 +405,20 @@ void run_library(DKIM_LIB* library, dns::Resolver& resolver,
     MessageContext context;
     context.resolver = &resolver;
     context.signatures = &signatures;
+    for (std::size_t i = 0; i < signatures.size(); ++i) {
+        context.fields_by_b[signatures[i].b_value].push_back(i);
+    }
     dkim_set_user_context(dkim.get(), &context);
 
     // A malformed DKIM-Signature field gives SYNTAX here; the others still count.
+    std::size_t signature_fields = 0;
+    std::size_t fed_limit = std::max(options.max_signatures, kMaxSignatureFieldsFed);
     for (const std::string& field : fields) {
         if (field.find(':') == std::string::npos) {
+            continue;
+        }
+        if (lowercase(field_name(field)) == kSignatureFieldName &&
+            ++signature_fields > fed_limit) {
             continue;
         }
         std::string copy = field;

@@ -2,12 +2,14 @@
 // by an in-test resolver: results, reasons, and each correction of libopendkim's answers.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "auth/dkim_engine.hpp"
@@ -280,4 +282,45 @@ TEST_CASE("the tag-list parser rejects what RFC 6376 3.2 forbids", "[auth_dkim]"
         INFO(row.text);
         CHECK(parse_tag_list(row.text).valid() == row.valid);
     }
+}
+
+TEST_CASE("a flood of signature fields is capped and stays cheap", "[auth_dkim]") {
+    MapResolver resolver;
+    publish_keys(resolver);
+    std::string text = read_file(kDataDir + "rsa-sha256.eml");
+    std::string field = text.substr(0, text.find("\r\nFrom:") + 2);
+    std::string flood;
+    for (int i = 0; i < 1000; ++i) {
+        flood += field;
+    }
+    DkimVerifier verifier(resolver);
+    auto outcomes = verifier.verify(Message::parse(flood + text));
+    REQUIRE(outcomes.size() == 1001);
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+        INFO("signature " << i);
+        CHECK(outcomes[i].result == (i < DkimOptions{}.max_signatures ? "pass" : "policy"));
+    }
+    CHECK(resolver.asked.size() <= DkimOptions{}.max_signatures);
+}
+
+TEST_CASE("one verifier serves several threads at once", "[auth_dkim]") {
+    MapResolver resolver;
+    publish_keys(resolver);
+    DkimVerifier verifier(resolver);
+    Message good = Message::parse(read_file(kDataDir + "rsa-sha256.eml"));
+    Message sha1 = Message::parse(read_file(kDataDir + "rsa-sha1.eml"));
+    std::atomic<int> wrong{0};
+    auto work = [&](const Message& message, const char* want) {
+        for (int i = 0; i < 200; ++i) {
+            auto outcomes = verifier.verify(message);
+            if (outcomes.size() != 1 || outcomes[0].result != want) {
+                ++wrong;
+            }
+        }
+    };
+    std::thread first(work, std::cref(good), "pass");
+    std::thread second(work, std::cref(sha1), "policy");
+    first.join();
+    second.join();
+    CHECK(wrong == 0);
 }

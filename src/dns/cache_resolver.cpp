@@ -33,6 +33,11 @@ namespace relaygate::dns {
 namespace {
 
 
+// TODO: the file only grows between prunes (expired and superseded lines stay), so a setup
+// that runs scans from cron should also run `relaygate dns cache prune` now and then. Pruning
+// by itself at open is not done yet: it would rewrite a file other processes are appending
+// to on every start, and choosing when it pays off needs measurements on real runs.
+
 // Expired entries are dropped from memory after this many new answers.
 constexpr std::size_t kSweepInterval = 4096;
 
@@ -392,6 +397,8 @@ void CachedResolver::store(const std::string& name, RecordType type, const Answe
     }
 }
 
+// Answers from memory, then from what other processes appended, then from one upstream
+// lookup per question that every concurrent asker shares.
 Answer CachedResolver::lookup(std::string_view name, RecordType type)
 {
     std::optional<std::string> canonical = detail::canonical_name(name);

@@ -226,6 +226,7 @@ ldns_resolver* LiveResolver::new_resolver() const
     return resolver;
 }
 
+// An idle resolver of the pool, or a new one when every one is busy.
 ldns_resolver* LiveResolver::acquire()
 {
     {
@@ -239,12 +240,14 @@ ldns_resolver* LiveResolver::acquire()
     return new_resolver();
 }
 
+// Returns a resolver to the pool for the next lookup of any thread.
 void LiveResolver::release(ldns_resolver* resolver)
 {
     std::lock_guard lock(mutex_);
     idle_.push_back(resolver);
 }
 
+// Asks with a resolver of the pool; a name that is not a domain name is never sent.
 Answer LiveResolver::lookup(std::string_view name, RecordType type)
 {
     std::optional<std::string> key = detail::canonical_name(name);

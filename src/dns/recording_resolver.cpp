@@ -124,6 +124,7 @@ private:
     std::map<Question, Answer> answers_;  // sorted, so that the file reads well and diffs
 };
 
+// Passes the lookup through and remembers its answer.
 Answer Recorder::lookup(std::string_view name, RecordType type)
 {
     Answer answer = upstream_->lookup(name, type);
@@ -142,6 +143,7 @@ Answer Recorder::lookup(std::string_view name, RecordType type)
     return answer;
 }
 
+// The master file: invented SOAs first, then every question in name order.
 std::string Recorder::zone_text() const
 {
     std::lock_guard lock(mutex_);
@@ -214,6 +216,7 @@ std::string Recorder::zone_text() const
     return text;
 }
 
+// Writes the whole text at once, so that a failure leaves no half-written zone unnoticed.
 void Recorder::write_zone(const std::string& path) const
 {
     std::string text = zone_text();

@@ -100,6 +100,7 @@ private:
     NameMap<std::vector<Fault>> faults_;
 };
 
+// Adds a file's records and fault comments to the world.
 void ZoneWorld::load_file(const std::string& path)
 {
     load_records(path);
@@ -309,6 +310,8 @@ Answer ZoneWorld::negative(Outcome outcome, std::string_view key) const
     return answer;
 }
 
+// RFC 1034 section 4.3.2 for a world of one flat namespace: faults first, then the name or
+// its wildcard, then its records of the type, else a CNAME to follow, else NODATA.
 Answer ZoneWorld::lookup(std::string_view name, RecordType type) const
 {
     std::optional<std::string> key = detail::canonical_name(name);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <numeric>
 #include <random>
@@ -37,9 +38,18 @@ struct Example {
     bool spam;
 };
 
-std::string utc_now()
+// The training date; SOURCE_DATE_EPOCH (reproducible builds) fixes it, so that the same mail
+// gives a byte-identical model file.
+std::string training_date()
 {
     std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    if (const char* fixed = std::getenv("SOURCE_DATE_EPOCH"); fixed && *fixed) {
+        char* end = nullptr;
+        long long seconds = std::strtoll(fixed, &end, 10);
+        if (*end == '\0' && seconds >= 0) {
+            now = static_cast<std::time_t>(seconds);
+        }
+    }
     std::tm parts{};
     gmtime_r(&now, &parts);
     char text[32];
@@ -109,7 +119,7 @@ public:
         model.quantize_weights();
         model.info_.spam_messages = spam.size();
         model.info_.ham_messages = ham.size();
-        model.info_.trained_at = utc_now();
+        model.info_.trained_at = training_date();
         model.info_.threshold = threshold;
         model.info_.cv_recall = cv_recall;
         model.info_.cv_false_positive_rate = cv_fpr;

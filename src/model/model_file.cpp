@@ -17,8 +17,9 @@
 //                    minus 1, the first counted from -1; step: i16)
 //   checksum         u64      FNV-1a-64 of every byte before it
 //
-// Only nonzero weights are stored, about 3 bytes each. Every size is checked against the bytes that are really
-// there before anything is allocated, so a hostile or damaged file costs no more than its size.
+// Only nonzero weights are stored, about 3 bytes each. Every size is checked against the bytes
+// that are really there before anything is allocated, so a hostile or damaged file costs no
+// more than its size.
 #include <algorithm>
 #include <bit>
 #include <cerrno>

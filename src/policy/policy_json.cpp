@@ -94,7 +94,7 @@ std::string policy_to_json(const Policy& policy)
         {"actions", effective_actions(policy)},
         {"short_circuit", policy.short_circuit ? Json(*policy.short_circuit) : Json(nullptr)},
     };
-    return out.dump(2) + "\n";
+    return out.dump(2);
 }
 
 }  // namespace relaygate

@@ -31,6 +31,9 @@
 // the same suite (tests/conformance/auth_spf_rfc7208_suite.cpp). libspf2 is no longer used.
 #include "relaygate/auth.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include "auth/spf_evaluator.hpp"
 #include "auth/spf_record.hpp"
 
@@ -54,6 +57,24 @@ spf::Identity identity_for(const spf::IpAddress& client, std::string_view sender
     return identity;
 }
 
+// The HELO identity is asked for with an empty sender or as "postmaster@<helo>" for the HELO
+// name itself (auth.hpp); anything else is the MAIL FROM identity.
+bool is_helo_identity(std::string_view domain, std::string_view sender, std::string_view helo)
+{
+    auto same = [](std::string_view a, std::string_view b) {
+        return a.size() == b.size() &&
+               std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+                   return std::tolower(static_cast<unsigned char>(x)) ==
+                          std::tolower(static_cast<unsigned char>(y));
+               });
+    };
+    constexpr std::string_view postmaster = "postmaster@";
+    bool postmaster_of_domain = sender.size() == postmaster.size() + domain.size() &&
+                                same(sender.substr(0, postmaster.size()), postmaster) &&
+                                same(sender.substr(postmaster.size()), domain);
+    return sender.empty() || (postmaster_of_domain && same(domain, helo));
+}
+
 }  // namespace
 
 struct SpfChecker::Impl {
@@ -73,7 +94,7 @@ SpfOutcome SpfChecker::check_host(std::string_view client_ip, std::string_view d
 {
     SpfOutcome outcome;
     outcome.domain = std::string(domain);
-    outcome.scope = sender.empty() ? "helo" : "mailfrom";
+    outcome.scope = is_helo_identity(domain, sender, helo) ? "helo" : "mailfrom";
     std::optional<spf::IpAddress> client = spf::IpAddress::parse(client_ip);
     if (!client) {
         outcome.reason = "client address '" + std::string(client_ip) + "' is not an IP address";

@@ -113,9 +113,10 @@ Verdict Evaluation::check_host(const std::string& domain)
     return evaluate(fit_domain(domain), 0, true);
 }
 
-// Finds the one SPF record of domain (RFC 7208 4.4, 4.5); a verdict other than none-with-
-// record means the evaluation ends there.
-Verdict Evaluation::select_record(const std::string& domain, std::string& record_text)
+// Finds the one SPF record of domain (RFC 7208 4.4, 4.5) into record_text; a verdict when
+// there is none, more than one, or the lookup failed: the evaluation ends there.
+std::optional<Verdict> Evaluation::select_record(const std::string& domain,
+                                                 std::string& record_text)
 {
     dns::Answer answer = resolver_.lookup(domain, dns::RecordType::txt);
     if (answer.outcome == dns::Outcome::temperror) {
@@ -135,7 +136,7 @@ Verdict Evaluation::select_record(const std::string& domain, std::string& record
         return error_verdict(Result::permerror, "more than one SPF record at " + domain);
     }
     record_text = records.front();
-    return error_verdict(Result::neutral, "");
+    return std::nullopt;
 }
 
 // check_host() for one domain: select and parse its record, try each directive in order,
@@ -143,9 +144,8 @@ Verdict Evaluation::select_record(const std::string& domain, std::string& record
 Verdict Evaluation::evaluate(const std::string& domain, int depth, bool wants_explanation)
 {
     std::string text;
-    Verdict selected = select_record(domain, text);
-    if (text.empty()) {
-        return selected;
+    if (std::optional<Verdict> ended = select_record(domain, text)) {
+        return *ended;
     }
     std::string error;
     std::optional<Record> record = parse_record(text, error);
@@ -196,24 +196,20 @@ Verdict Evaluation::follow_redirect(const Record& record, const std::string& dom
     return verdict;
 }
 
+// One directive's mechanism against the client; those that query DNS count toward the limit.
 Evaluation::Match Evaluation::match(const Directive& directive, const std::string& domain,
                                     int depth)
 {
-    Verdict error;
-    switch (directive.mechanism) {
-    case Mechanism::all:
+    if (directive.mechanism == Mechanism::all) {
         return Match::yes();
-    case Mechanism::ip4:
-    case Mechanism::ip6:
-        return identity_.client.in_network(directive.network, identity_.client.v6
-                                                                  ? directive.cidr6
-                                                                  : directive.cidr4)
-                   ? Match::yes()
-                   : Match::no();
-    default:
-        break;
+    }
+    if (directive.mechanism == Mechanism::ip4 || directive.mechanism == Mechanism::ip6) {
+        int prefix = identity_.client.v6 ? directive.cidr6 : directive.cidr4;
+        return identity_.client.in_network(directive.network, prefix) ? Match::yes()
+                                                                       : Match::no();
     }
 
+    Verdict error;
     if (!count_dns_mechanism(error)) {
         return Match::failed(error);
     }

@@ -43,7 +43,7 @@ private:
     struct Match;
 
     Verdict evaluate(const std::string& domain, int depth, bool wants_explanation);
-    Verdict select_record(const std::string& domain, std::string& record_text);
+    std::optional<Verdict> select_record(const std::string& domain, std::string& record_text);
     Match match(const Directive& directive, const std::string& domain, int depth);
     Match match_addresses(const std::string& host, const Directive& directive, bool counts_void);
     Match match_mx(const std::string& domain, const Directive& directive);

@@ -291,3 +291,18 @@ TEST_CASE("one checker serves several threads with per-evaluation limits", "[aut
     }
     CHECK(wrong == std::vector<int>(threads, 0));
 }
+
+TEST_CASE("check_host reports the HELO scope for postmaster at the HELO name", "[auth_spf]")
+{
+    MapResolver resolver;
+    resolver.add("mail.helo.test", RecordType::txt, "v=spf1 ip4:192.0.2.10 -all");
+    SpfChecker checker(resolver);
+
+    SpfOutcome helo = checker.check_host("192.0.2.10", "mail.helo.test",
+                                         "postmaster@mail.helo.test", "mail.helo.test");
+    CHECK(helo.result == "pass");
+    CHECK(helo.scope == "helo");
+    SpfOutcome mailfrom = checker.check_host("192.0.2.10", "mail.helo.test",
+                                             "postmaster@mail.helo.test", "other.test");
+    CHECK(mailfrom.scope == "mailfrom");
+}

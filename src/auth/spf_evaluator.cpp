@@ -264,6 +264,8 @@ Evaluation::Match Evaluation::match_mx(const std::string& domain, const Directiv
         return Match::failed(
             error_verdict(Result::permerror, "more than 10 MX names for " + domain));
     }
+    // The MX hosts' own address lookups are not void lookups of the evaluation: only the
+    // mechanism's query is (as pyspf and Mail::SPF count them).
     for (const std::string& record : answer.records) {
         std::size_t space = record.find(' ');
         std::string host = space == std::string::npos ? record : record.substr(space + 1);

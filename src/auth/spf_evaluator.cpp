@@ -264,8 +264,9 @@ Evaluation::Match Evaluation::match_mx(const std::string& domain, const Directiv
         return Match::failed(
             error_verdict(Result::permerror, "more than 10 MX names for " + domain));
     }
-    // The MX hosts' own address lookups are not void lookups of the evaluation: only the
-    // mechanism's query is (as pyspf and Mail::SPF count them).
+    // The MX hosts' own address lookups are not counted as void lookups, only the mechanism's
+    // MX query: an MX host without an address of the client's family (an IPv4-only MX and an
+    // IPv6 client) is common and no sign of abuse.
     for (const std::string& record : answer.records) {
         std::size_t space = record.find(' ');
         std::string host = space == std::string::npos ? record : record.substr(space + 1);

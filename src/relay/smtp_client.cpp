@@ -383,12 +383,14 @@ bool is_ascii(std::string_view text) {
     return true;
 }
 
-// An envelope address we can put between angle brackets without changing the command.
+// An envelope address we can put between angle brackets without changing the command: no
+// line ends or other controls (command injection), no brackets (parameter injection). Spaces
+// stay allowed for quoted local parts ("john doe"@example.net, as pipe(8) flag q passes them).
 bool is_safe_path(std::string_view address) {
     if (address.size() > max_path_bytes) return false;
     for (char c : address) {
         auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x21 || byte == 0x7f || c == '<' || c == '>') return false;
+        if (byte < 0x20 || byte == 0x7f || c == '<' || c == '>') return false;
     }
     return true;
 }

@@ -358,7 +358,10 @@ TEST_CASE("a server that stalls during DATA times out as temporary with nothing 
             TempDir dir;
             SinkServer sink(row.port, row.mode, dir / "out");
             std::string message = sample_message;
-            for (std::size_t i = 0; i < row.body_bytes / 64; ++i) message += std::string(63, 'x') + "\n";
+            std::string filler_line = std::string(63, 'x') + "\n";
+            for (std::size_t i = 0; i < row.body_bytes / filler_line.size(); ++i) {
+                message += filler_line;
+            }
 
             auto options = options_for(row.port);
             options.timeout = std::chrono::seconds(2);
@@ -374,4 +377,22 @@ TEST_CASE("a server that stalls during DATA times out as temporary with nothing 
             CHECK(files_in(dir / "out").empty());
         }
     }
+}
+
+TEST_CASE("envelope addresses cannot inject commands, and quoted local parts go through",
+          "[relay]") {
+    TempDir dir;
+    SinkServer sink(15435, "accept", dir / "out");
+    auto options = options_for(15435);
+
+    auto injected = deliver(options, "alice@example.test",
+                            {"bob@example.net>\r\nRCPT TO:<evil@example.org"}, sample_message);
+    CHECK(injected.outcome == Outcome::permanent);
+    CHECK(injected.step == "envelope");
+    CHECK(files_in(dir / "out").empty());
+
+    auto quoted = deliver(options, "", {"\"bob smith\"@example.net"}, sample_message);
+    CHECK(quoted.outcome == Outcome::delivered);
+    CHECK(read_file(dir / "out/1.json").find(R"("rcpt_tos": ["\"bob smith\"@example.net"])") !=
+          std::string::npos);
 }

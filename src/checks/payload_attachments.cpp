@@ -306,6 +306,8 @@ bool Inspector::read_member(archive* reader, std::string& member, ArchiveState& 
                 if (!state.encrypted_reported) report("archive_encrypted", state.path +
                                                       " holds encrypted entries");
                 state.encrypted_reported = true;
+            } else {
+                report("archive_unreadable", state.path + ": " + shorten(text));
             }
             return got != ARCHIVE_FATAL;
         }
@@ -341,7 +343,9 @@ void Inspector::entry_hits(archive* reader, archive_entry* entry, ArchiveState& 
     std::string member_path = state.path + " > " + shorten(name);
 
     if (ascii_lower(base_name(name)) == "vbaproject.bin") {
+        // The macro storage of an OOXML document: the document is the finding, not its part.
         hits.push_back({"attachment_macro", state.path + " carries VBA macros (vbaProject.bin)"});
+        return;
     }
     if (archive_entry_filetype(entry) == AE_IFDIR) return;
 
@@ -371,9 +375,11 @@ void Inspector::entry_hits(archive* reader, archive_entry* entry, ArchiveState& 
         inspect(name, "", member, member_path, state.level, member_hits);
     }
     for (const Hit& hit : member_hits) {
-        bool archive_level = starts_with(hit.id, "archive_");
-        if (archive_level || hit.id == "attachment_type_mismatch") continue;
-        hits.push_back({"archive_dangerous_member", state.path + " holds " + hit.detail});
+        if (hit.id == "archive_dangerous_member") {
+            hits.push_back(hit);  // from an archive nested in this one, already phrased
+        } else if (hit.id != "attachment_type_mismatch") {
+            hits.push_back({"archive_dangerous_member", state.path + " holds " + hit.detail});
+        }
     }
 }
 

@@ -107,9 +107,12 @@ addrinfo* resolve(const Upstream& upstream, Clock::time_point deadline) {
     while (gai_error(&job->request) == EAI_INPROGRESS) {
         auto left = millis_left(deadline);
         if (left == 0) {
-            // The resolver thread may still write into the request: it is left to it rather
-            // than freed under it (one small leak per timed-out lookup, then the process ends).
-            if (gai_cancel(&job->request) == EAI_CANCELED) delete job;
+            int cancel = gai_cancel(&job->request);
+            if (cancel == EAI_ALLDONE) break;  // the answer arrived just now
+            // TODO: a lookup that cannot be cancelled leaks its request, which the resolver
+            // thread may still write into; tolerated as one small block per timed-out
+            // lookup in a process that then exits, until we resolve through dns::Resolver.
+            if (cancel == EAI_CANCELED) delete job;
             throw SessionFailure("timed out resolving " + upstream.host);
         }
         timespec wait{left / 1000, (left % 1000) * 1000000L};

@@ -215,6 +215,10 @@ std::string verdict_summary(Action action, double score, std::string_view reason
     return std::string(word) + "; score=" + score_text + "; reason=\"" + quoted + "\"";
 }
 
+// TODO: Authentication-Results or X-Relaygate-Verdict fields that the sender forged with our
+// authserv-id stay in the message below ours (RFC 8601 5 asks to remove them), because the
+// original must reach the upstream byte for byte for DKIM; downstream must trust only the
+// topmost instance until the header layer flags such fields as a finding.
 std::string with_relaygate_headers(std::string_view message,
                                    std::string_view authentication_results,
                                    std::string_view verdict_summary_value) {

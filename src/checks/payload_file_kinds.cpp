@@ -46,8 +46,9 @@ constexpr std::string_view kCfbSignature{"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8};
 // The UTF-16LE name of a directory entry as ASCII, or "" when it is not plain ASCII.
 std::string cfb_entry_name(std::string_view entry)
 {
-    auto length = static_cast<std::size_t>(static_cast<unsigned char>(entry[kCfbNameLengthOffset]) |
-                                           static_cast<unsigned char>(entry[kCfbNameLengthOffset + 1]) << 8);
+    auto byte = [&](std::size_t i) { return static_cast<std::size_t>(
+                                             static_cast<unsigned char>(entry[i])); };
+    std::size_t length = byte(kCfbNameLengthOffset) | byte(kCfbNameLengthOffset + 1) << 8;
     if (length < 4 || length > 64 || length % 2 != 0) return {};
     std::string name;
     for (std::size_t i = 0; i + 2 < length; i += 2) {
@@ -92,6 +93,8 @@ std::string sniff_type(std::string_view bytes)
 
 // Looks at every 128-byte slot for a directory entry named VBA (storage) or _VBA_PROJECT
 // (stream); both exist only in documents with macros (MS-OVBA 2.2).
+// TODO: the directory is found by slot alignment, not by following its FAT chain; a
+// stream's data that happens to look like such an entry would count too (never seen yet).
 bool ole_has_vba(std::string_view bytes)
 {
     if (bytes.substr(0, kCfbSignature.size()) != kCfbSignature) return false;

@@ -76,10 +76,11 @@ bool is_void_element(std::string_view name)
 
 // The length of the HTML prefix gumbo may parse: cut before the tag where the nesting,
 // estimated from start and end tags, first exceeds kMaxHtmlNesting (an overestimate for
-// unclosed tags, which keeps the bound safe).
+// unclosed tags, which keeps the bound safe), or the start tags exceed kMaxHtmlElements.
 std::size_t html_parse_length(std::string_view html)
 {
     std::size_t depth = 0;
+    std::size_t elements = 0;
     std::size_t limit = std::min(html.size(), kMaxHtmlParseBytes);
     for (std::size_t i = 0; i < limit; ++i) {
         if (html[i] != '<' || i + 1 >= html.size()) continue;
@@ -99,6 +100,7 @@ std::size_t html_parse_length(std::string_view html)
         std::size_t tag_end = html.find('>', name_end);
         bool self_closing = tag_end != std::string_view::npos && tag_end > 0 &&
                             html[tag_end - 1] == '/';
+        if (!closing && ++elements > kMaxHtmlElements) return i;
         if (closing) {
             if (depth > 0) --depth;
         } else if (!self_closing && !is_void_element(name) && ++depth > kMaxHtmlNesting) {

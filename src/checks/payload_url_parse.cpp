@@ -245,8 +245,8 @@ std::string registrable_domain(std::string_view host)
 
 bool has_known_suffix(std::string_view host)
 {
-    std::string label(host.substr(host.rfind('.') == std::string_view::npos ? 0
-                                                                             : host.rfind('.') + 1));
+    std::size_t dot = host.rfind('.');
+    std::string label(dot == std::string_view::npos ? host : host.substr(dot + 1));
     if (label.empty()) return false;
     return psl_is_public_suffix2(public_suffixes(), label.c_str(),
                                  PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;

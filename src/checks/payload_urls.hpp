@@ -19,10 +19,12 @@ namespace relaygate::checks {
 constexpr std::size_t kMaxLinksPerMessage = 1000;
 constexpr std::size_t kMaxUrlBytes = 4096;
 constexpr std::size_t kMaxLinkTextBytes = 1024;
-// HTML handed to gumbo: its memory grows with the square of the element nesting, so the part
-// beyond this estimated nesting (or size) is only scanned as text.
+// HTML handed to gumbo: its memory grows with the square of the element nesting and its time
+// with the elements, so the part beyond this estimated nesting, element count or size is
+// only scanned as text.
 constexpr std::size_t kMaxHtmlNesting = 500;
-constexpr std::size_t kMaxHtmlParseBytes = 4u << 20;
+constexpr std::size_t kMaxHtmlElements = 20000;
+constexpr std::size_t kMaxHtmlParseBytes = 1u << 20;
 // Distinct hosts looked up in the URI blocklists per message.
 constexpr std::size_t kMaxUriblHosts = 20;
 

@@ -91,6 +91,8 @@ public:
         while (!stack.empty()) {
             Entity current = stack.back();
             stack.pop_back();
+            // TODO: preambles and epilogues are not walked; clients do not show them, but a
+            // filter that reads them could see text hidden there.
             const auto& children = current.entity->body().parts();
             if (children.empty()) {
                 add_leaf(*current.entity, current.depth);
@@ -144,6 +146,8 @@ void Walker::read_type(const mimetic::MimeEntity& entity, Part& part)
     if (field) type = detail::parse_header_value(field->value(), problems);
     for (const auto& problem : problems) defect("Content-Type " + problem);
 
+    // TODO: parts of multipart/digest default to message/rfc822 (RFC 2046 5.1.5); mimetic
+    // does not know that, so an untyped digest part is read as text/plain, not walked into.
     if (type.value.find('/') == std::string::npos) {
         if (field) defect("Content-Type \"" + type.value.substr(0, 100) + "\" has no "
                                 "subtype; taken as text/plain");

@@ -1,6 +1,7 @@
 // The payload layer's links: finding them, reading them as a browser does, and the findings.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <map>
 
 #include "checks/payload_urls.hpp"
@@ -104,6 +105,17 @@ TEST_CASE("deeply nested HTML is parsed only to the nesting bound and the rest s
     auto links = links_from_html(html);
     REQUIRE(links.size() == 1);
     CHECK(links[0].href == "http://deep.example/");
+}
+
+TEST_CASE("HTML with hundreds of thousands of elements is bounded in links and time",
+          "[checks]")
+{
+    std::string html;
+    for (int i = 0; i < 200000; ++i) html += "<a href=\"http://x.test/\">x</a>";
+    auto start = std::chrono::steady_clock::now();
+    auto links = links_from_html(html);
+    CHECK(links.size() == kMaxLinksPerMessage);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
 }
 
 TEST_CASE("URLs are read as a browser reads them", "[checks]")

@@ -222,7 +222,8 @@ TEST_CASE("a 50-level nested multipart is a depth limit, and the levels above it
           "[mime]")
 {
     std::string message = nested_multiparts(50);
-    message.insert(message.rfind("--b5x--"), "--b5x\r\nContent-Type: text/plain\r\n\r\nshallow\r\n");
+    message.insert(message.rfind("--b5x--"),
+                   "--b5x\r\nContent-Type: text/plain\r\n\r\nshallow\r\n");
     WalkResult result = walk(message);
     CHECK(has_line_starting(result.limits, "MIME depth exceeds 20"));
     REQUIRE(result.parts.size() == 1);

@@ -7,7 +7,7 @@ packages=(
     # build
     g++ cmake ninja-build pkg-config
     # libraries (DEPENDENCIES.md)
-    libcli11-dev nlohmann-json3-dev catch2 libmimetic-dev libldns-dev libspf2-dev
+    libcli11-dev nlohmann-json3-dev catch2 libmimetic-dev libldns-dev
     libopendkim-dev libopendmarc-dev libpsl-dev publicsuffix libssl-dev libcurl4-openssl-dev
     libicu-dev libgumbo-dev libarchive-dev libmagic-dev
     # test servers and oracles

@@ -69,8 +69,12 @@ std::string recipient_clause(std::string_view value)
 
 // Reads the Postfix/Sendmail form "from HELO (rdns [ip])" and the Exim form
 // "from rdns ([ip] helo=HELO)"; anything else yields what could be read.
-ReceivedHop parse_received(std::string_view value)
+ReceivedHop parse_received(std::string_view folded_value)
 {
+    // Unfolding keeps the tabs of continuation lines; clauses are separated by any whitespace.
+    std::string value(folded_value);
+    std::replace_if(value.begin(), value.end(), [](char c) { return c == '\t' || c == '\r' ||
+                                                                    c == '\n'; }, ' ');
     ReceivedHop hop;
     std::string_view clause = from_clause(value);
     hop.ip = bracketed_ip(clause);

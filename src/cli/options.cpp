@@ -16,7 +16,8 @@ void add_dns_options(CLI::App& command, DnsOptions& options)
         ->check(CLI::IsMember({"live", "cached", "offline"}));
     command.add_option("--dns-zone", options.zone_files,
                        "RFC 1035 zone file taken as the whole DNS world (repeatable)")
-        ->check(CLI::ExistingFile);
+        ->check(CLI::ExistingFile)
+        ->allow_extra_args(false);
     command.add_option("--resolver", options.resolver,
                        "DNS server for live lookups, ADDR[:PORT] (default: /etc/resolv.conf)");
     command.add_option("--dns-timeout", options.timeout_seconds,
@@ -91,7 +92,8 @@ void add_envelope_options(CLI::App& command, EnvelopeCliOptions& options)
     command.add_option("--helo", options.envelope.helo, "HELO/EHLO name the client gave");
     command.add_option("--mail-from", options.mail_from_text,
                        "SMTP MAIL FROM address ('' for the null sender)");
-    command.add_option("--rcpt", options.envelope.rcpt_to, "SMTP RCPT TO address (repeatable)");
+    command.add_option("--rcpt", options.envelope.rcpt_to, "SMTP RCPT TO address (repeatable)")
+        ->allow_extra_args(false);
 }
 
 checks::EnvelopeOptions envelope_from(CLI::App& command, const EnvelopeCliOptions& options)

@@ -14,7 +14,10 @@ using LayerFactory = std::function<std::unique_ptr<Layer>(Services&)>;
 const std::map<std::string, LayerFactory>& layer_factories()
 {
     static const std::map<std::string, LayerFactory> factories = {
+        {"connection", make_connection_layer},
+        {"header", make_header_layer},
         {"auth", make_auth_layer},
+        {"payload", make_payload_layer},
     };
     return factories;
 }

@@ -171,7 +171,7 @@ TEST_CASE("a missing input file is reported and exits 3 while the rest are check
     CHECK(run.err.find("no-such.eml") != std::string::npos);
 }
 
-TEST_CASE("--fail-on reject exits 1 when a message is rejected", "[e2e]")
+TEST_CASE("a rejected message makes check --fail-on reject exit 1", "[e2e]")
 {
     auto args = offline_args({"samples/spoofed.eml"});
     args.push_back("--fail-on");

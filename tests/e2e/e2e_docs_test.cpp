@@ -12,11 +12,11 @@ using namespace relaygate::e2e;
 
 namespace {
 
-// Subcommand names listed under "SUBCOMMANDS:" in CLI11's help text.
+// Subcommand names listed under "Subcommands:" in CLI11's help text.
 std::vector<std::string> subcommands(const std::string& help)
 {
     std::vector<std::string> out;
-    auto section = help.find("SUBCOMMANDS:");
+    auto section = help.find("Subcommands:");
     if (section == std::string::npos)
         return out;
     std::regex entry(R"(\n  ([a-z][a-z-]*)\s)");

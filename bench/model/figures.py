@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Figures of a scored, labelled test set, the same arithmetic for every filter.
 
-    figures.py NAME SCORES THRESHOLD... [--oracle-fpr RATE]
+    figures.py NAME SCORES THRESHOLD... [--at-false-positives N]
 
 SCORES has one line a message: "<spam|ham> <probability|none> <path>". A message is called
 spam when its probability is at or above the threshold; "none" (no answer) is called ham.
---oracle-fpr adds a row for the lowest threshold whose false-positive rate on this very set
-is at or below RATE: chosen on the test set, so it flatters the filter (an upper bound).
+--at-false-positives N adds rows for the thresholds that flag exactly 0..N ham messages of
+this very set (points of the ROC curve): chosen on the test set, so they flatter the filter
+equally for every filter, and they compare recall at the same false-positive count.
 """
 import sys
 
@@ -34,9 +35,9 @@ def row(name, rows, threshold):
           f"{accuracy:.2%} | {fn} of {tp + fn} | {fp} of {fp + tn} |")
 
 
-def oracle_threshold(rows, rate):
+def threshold_flagging(rows, allowed):
+    """The lowest threshold that flags at most `allowed` ham messages."""
     ham = sorted((p for spam, p in rows if not spam), reverse=True)
-    allowed = int(rate * len(ham))
     if allowed >= len(ham):
         return 0.0
     # Just above the highest ham score that must stay ham.
@@ -46,20 +47,22 @@ def oracle_threshold(rows, rate):
 
 def main():
     args = sys.argv[1:]
-    oracle = None
-    if "--oracle-fpr" in args:
-        at = args.index("--oracle-fpr")
-        oracle = float(args[at + 1])
+    most_flagged = None
+    if "--at-false-positives" in args:
+        at = args.index("--at-false-positives")
+        most_flagged = int(args[at + 1])
         del args[at:at + 2]
-    if len(args) < 3:
+    if len(args) < 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     name, path, thresholds = args[0], args[1], [float(t) for t in args[2:]]
     rows = read_scores(path)
     for threshold in thresholds:
         row(name, rows, threshold)
-    if oracle is not None:
-        row(name + ", threshold picked on the test set", rows, oracle_threshold(rows, oracle))
+    if most_flagged is not None:
+        for allowed in range(most_flagged + 1):
+            row(f"{name}, at most {allowed} ham flagged (threshold picked on the test set)",
+                rows, threshold_flagging(rows, allowed))
     return 0
 
 

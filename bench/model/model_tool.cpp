@@ -84,6 +84,15 @@ Arguments parse_arguments(int argc, char** argv)
     return args;
 }
 
+std::uint64_t fnv1a(std::string_view bytes)
+{
+    std::uint64_t hash = 14695981039346656037ull;
+    for (char c : bytes) {
+        hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    }
+    return hash;
+}
+
 // The message files under the given paths (sorted), kept by the split of their file name;
 // with split "all" the paths themselves, exactly as `relaygate train` takes them.
 std::vector<std::string> select(const std::vector<std::string>& paths, const std::string& split)
@@ -105,8 +114,18 @@ std::vector<std::string> select(const std::vector<std::string>& paths, const std
     }
     std::sort(files.begin(), files.end());
     std::erase_if(files, [&](const std::string& file) {
-        bool test = model::in_test_split(fs::path(file).filename().string());
-        return split == "test" ? !test : test;
+        std::string name = fs::path(file).filename().string();
+        bool test = model::in_test_split(name);
+        if (split == "test") {
+            return !test;
+        }
+        if (split == "train") {
+            return test;
+        }
+        // "dev" (a fifth of the whole, FNV-1a-64 of the name 1 mod 5) and "dev-train" (the
+        // rest of train): for choosing features and options without looking at the test part.
+        bool dev = fnv1a(name) % 5 == 1;
+        return test || (split == "dev" ? !dev : dev);
     });
     return files;
 }

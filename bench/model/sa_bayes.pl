@@ -24,10 +24,12 @@ $sa->compile_now(0);
 
 while (my $path = <STDIN>) {
     chomp $path;
-    open(my $in, '<:raw', $path) or die "cannot open $path: $!\n";
-    local $/;
-    my $text = <$in>;
-    close $in;
+    my $text = do {
+        # Slurp mode only for this read: SpamAssassin reads its Bayes journal line by line.
+        local $/;
+        open(my $in, '<:raw', $path) or die "cannot open $path: $!\n";
+        <$in>;
+    };
     my $message = $sa->parse($text);
     my $status = $sa->check($message);
     my $probability = $status->get_tag('BAYES');

@@ -75,10 +75,17 @@ std::string url_host(std::string_view url)
 // URLs written out in plain text ("http://...", "https://...", "www....").
 void find_text_links(std::string_view text, std::vector<std::string>& links)
 {
+    // Each search resumes only once passed, so the scan stays linear in the text.
     std::size_t at = 0;
+    std::size_t http = text.find("http");
+    std::size_t www = text.find("www.");
     while (links.size() < max_links) {
-        std::size_t http = text.find("http", at);
-        std::size_t www = text.find("www.", at);
+        if (http < at) {
+            http = text.find("http", at);
+        }
+        if (www < at) {
+            www = text.find("www.", at);
+        }
         std::size_t start = std::min(http, www);
         if (start == std::string_view::npos) {
             return;
@@ -87,10 +94,15 @@ void find_text_links(std::string_view text, std::vector<std::string>& links)
         bool is_url = rest.starts_with("http://") || rest.starts_with("https://") ||
                       rest.starts_with("www.");
         std::size_t end = rest.find_first_of(" \t\r\n\"'<>()[]");
-        if (is_url) {
-            links.emplace_back(rest.substr(0, end));
+        if (!is_url) {
+            at = start + 4;
+            continue;
         }
-        at = start + (is_url && end != std::string_view::npos ? end : 4);
+        links.emplace_back(rest.substr(0, end));
+        if (end == std::string_view::npos) {
+            return;
+        }
+        at = start + end;
     }
 }
 

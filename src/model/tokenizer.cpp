@@ -312,27 +312,35 @@ bool in_test_split(std::string_view file_name)
 
 FeatureBuilder::FeatureBuilder(const FeatureConfig& config) : config_(config) {}
 
-void FeatureBuilder::add_hash(std::uint64_t hash)
+FeatureBuilder::Block FeatureBuilder::block_of(std::string_view name_space)
 {
-    buckets_.push_back(static_cast<std::uint32_t>(hash >> (64 - config_.hash_bits)));
+    return (name_space == "b" || name_space == "t" || name_space == "u") ? Block::text
+                                                                         : Block::header;
+}
+
+void FeatureBuilder::add_hash(std::uint64_t hash, Block block)
+{
+    std::uint64_t bucket = hash >> (64 - config_.hash_bits);
+    occurrences_.push_back((std::uint64_t{block == Block::header} << 32) | bucket);
 }
 
 void FeatureBuilder::add(std::string_view name_space, std::string_view token)
 {
-    add_hash(hash_token(name_space, token));
+    add_hash(hash_token(name_space, token), block_of(name_space));
 }
 
 void FeatureBuilder::add_text(std::string_view name_space, std::string_view text,
                               bool with_pairs)
 {
+    Block block = block_of(name_space);
     std::vector<std::string> words = tokenize(text);
     std::uint64_t previous = 0;
     for (std::size_t i = 0; i < words.size(); ++i) {
         std::uint64_t hash = hash_token(name_space, words[i]);
-        add_hash(hash);
+        add_hash(hash, block);
         // A bigram's hash combines its words' hashes: no string is built per pair.
         if (config_.bigrams && with_pairs && i > 0) {
-            add_hash(mix(previous * 31 + hash + 0x9e3779b97f4a7c15ull));
+            add_hash(mix(previous * 31 + hash + 0x9e3779b97f4a7c15ull), block);
         }
         previous = hash;
     }
@@ -340,28 +348,47 @@ void FeatureBuilder::add_text(std::string_view name_space, std::string_view text
 
 FeatureVector FeatureBuilder::finish() const
 {
-    std::vector<std::uint32_t> sorted = buckets_;
+    // Occurrences sorted by block, then bucket: each run is one feature of one block.
+    std::vector<std::uint64_t> sorted = occurrences_;
     std::sort(sorted.begin(), sorted.end());
-
-    FeatureVector features;
-    double squares = 0;
+    struct Item {
+        std::uint32_t bucket;
+        bool header;
+        double value;
+    };
+    std::vector<Item> items;
+    double squares[2] = {0, 0};
     for (std::size_t i = 0; i < sorted.size();) {
         std::size_t run = i;
         while (run < sorted.size() && sorted[run] == sorted[i]) {
             ++run;
         }
-        auto value = static_cast<float>(std::log1p(static_cast<double>(run - i)));
-        features.buckets.push_back(sorted[i]);
-        features.values.push_back(value);
-        squares += static_cast<double>(value) * value;
+        bool header = (sorted[i] >> 32) != 0;
+        double value = std::log1p(static_cast<double>(run - i));
+        items.push_back({static_cast<std::uint32_t>(sorted[i]), header, value});
+        squares[header ? 1 : 0] += value * value;
         i = run;
     }
 
-    // Length 1: long and short messages weigh the same.
-    if (squares > 0) {
-        auto scale = static_cast<float>(1.0 / std::sqrt(squares));
-        for (float& value : features.values) {
-            value *= scale;
+    // Each block to length 1, the header block then weighed.
+    double scale[2] = {0, 0};
+    for (int block = 0; block < 2; ++block) {
+        if (squares[block] > 0) {
+            scale[block] = (block == 1 ? header_block_weight : 1.0) / std::sqrt(squares[block]);
+        }
+    }
+
+    // Merged by bucket; a bucket used by both blocks adds up.
+    std::sort(items.begin(), items.end(),
+              [](const Item& a, const Item& b) { return a.bucket < b.bucket; });
+    FeatureVector features;
+    for (const Item& item : items) {
+        auto value = static_cast<float>(item.value * scale[item.header ? 1 : 0]);
+        if (!features.buckets.empty() && features.buckets.back() == item.bucket) {
+            features.values.back() += value;
+        } else {
+            features.buckets.push_back(item.bucket);
+            features.values.push_back(value);
         }
     }
     return features;

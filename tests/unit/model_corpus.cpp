@@ -75,3 +75,25 @@ TEST_CASE("trained on the corpus train split, the model meets the targets on the
     CHECK(figures.recall() >= 0.97);
     CHECK(figures.false_positive_rate() <= 0.005);
 }
+
+TEST_CASE("features of hostile messages are bounded and quick", "[model]")
+{
+    std::string many_http;
+    for (int i = 0; i < 200000; ++i) {
+        many_http += "httpx ";
+    }
+    std::string many_links;
+    for (int i = 0; i < 20000; ++i) {
+        many_links += "http://h" + std::to_string(i) + ".example/ ";
+    }
+    std::string html = "Content-Type: text/html\n\n";
+    for (int i = 0; i < 100000; ++i) {
+        html += "<a href=\"http://x/\"><script>";
+    }
+    for (const std::string& raw :
+         {"Subject: s\n\n" + many_http, "Subject: s\n\n" + many_links, html}) {
+        Message message = Message::parse(raw);
+        auto features = model::extract_features(message, mime::walk(message), {});
+        CHECK(features.buckets.size() < 100000);
+    }
+}

@@ -1,6 +1,7 @@
 // Words, HTML text and hashing of the model's features.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -147,4 +148,27 @@ TEST_CASE("the test split takes about a fifth of names, decided by the name alon
     CHECK(in_test > 900);
     CHECK(in_test < 1100);
     CHECK(in_test_split("x.eml") == in_test_split("x.eml"));
+}
+
+TEST_CASE("text and header blocks are scaled apart and the header block weighs more",
+          "[model]")
+{
+    FeatureConfig config;
+    config.bigrams = false;
+    FeatureBuilder builder(config);
+    builder.add_text("b", "many body words here so that the body is long");
+    builder.add("h", "fromdom:example.com");
+    FeatureVector features = builder.finish();
+
+    // The single header feature keeps its whole weight however long the body is.
+    auto header_bucket = static_cast<std::uint32_t>(hash_token("h", "fromdom:example.com") >>
+                                                    (64 - config.hash_bits));
+    auto at = std::find(features.buckets.begin(), features.buckets.end(), header_bucket);
+    REQUIRE(at != features.buckets.end());
+    CHECK(features.values[at - features.buckets.begin()] == Approx(header_block_weight));
+    double squares = 0;
+    for (float value : features.values) {
+        squares += double(value) * value;
+    }
+    CHECK(squares == Approx(1.0 + header_block_weight * header_block_weight));
 }

@@ -247,10 +247,9 @@ bool check_display_names(const Policy& policy, const Senders& senders,
 
 // A Reply-To elsewhere is common (lists, ticket systems) and weighs little; from a sender
 // that claims to be us, arriving from outside, it is how replies are diverted to a thief.
-void check_reply_to(const Policy& policy, const Message& message, const Envelope& envelope,
-                    const Senders& senders, bool claims_us, std::vector<Finding>& findings)
+void check_reply_to(const Policy& policy, const Envelope& envelope, const Senders& senders,
+                    bool claims_us, std::vector<Finding>& findings)
 {
-    (void)message;
     if (senders.from.empty())
         return;
     std::string from_org = organizational_domain(senders.from.front().domain);
@@ -345,7 +344,7 @@ void check_senders(const Policy& policy, const Message& message, const Envelope&
 
     bool from_ours = !senders.from.empty() && is_our_domain(policy, senders.from.front().domain);
     bool claims_us = from_ours || from_lookalike || impersonating;
-    check_reply_to(policy, message, envelope, senders, claims_us, findings);
+    check_reply_to(policy, envelope, senders, claims_us, findings);
     check_return_path(policy, senders, findings);
 }
 

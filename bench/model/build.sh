@@ -6,7 +6,8 @@ set -eu
 source_dir=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${1:-$source_dir/build-bench}
 
-cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRELAYGATE_TESTS=OFF >/dev/null
+cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DRELAYGATE_TESTS=OFF >/dev/null
 cmake --build "$build_dir" -j2 --target rg_model rg_mime rg_mailbox rg_message
 g++ -std=c++20 -O2 -Wall -Wextra -Werror -I"$source_dir/include" \
     "$source_dir/bench/model/model_tool.cpp" \

@@ -68,6 +68,9 @@ echo "|---|---|---|---|---|---|---|---|"
 echo
 echo "Same number of ham flagged (thresholds picked on the test set, for both):"
 echo
+echo "| filter | threshold | precision | recall | false-positive rate | accuracy |" \
+     "spam missed | ham flagged |"
+echo "|---|---|---|---|---|---|---|---|"
 "$here/figures.py" "relaygate" "$work/relaygate.scores" --at-false-positives 3
 "$here/figures.py" "SpamAssassin Bayes" "$work/sa.scores" --at-false-positives 3
 if [ -n "${KEEP_SCORES:-}" ]; then

@@ -50,6 +50,10 @@ double Model::score(const Message& message, const mime::WalkResult& walk) const
     return score(extract_features(message, walk, info_.features));
 }
 
+// TODO: Every message's features stay in memory for the training passes (about 10 KB a
+// message: fine for tens of thousands, not for millions); tolerated because retraining is
+// an offline step on a chosen sample of a site's mail. Streaming passes over the inputs would
+// remove the limit at the cost of decoding the mail once per pass.
 std::vector<FeatureVector> read_features(const std::vector<std::string>& paths,
                                          const FeatureConfig& config,
                                          std::vector<std::string>& problems, unsigned threads)

@@ -89,17 +89,22 @@ private:
 struct DmarcOutcome {
     std::string result = "none";  // pass fail none temperror permerror
     std::string domain;           // RFC5322.From domain
-    std::string policy;           // the policy that applies: none quarantine reject ("" if none)
+    std::string policy;           // the published policy that applies (the p=, sp= or np= value,
+                                  // reason says which): none quarantine reject ("" if none)
     std::string disposition;      // what the policy asks for this message: none quarantine
-                                  // reject (pct= sampling applied)
+                                  // reject (t=y or historic pct= applied)
     bool aligned_spf = false;
     bool aligned_dkim = false;
     std::string record_domain;    // where the record was found
     std::string reason;           // one line
+    std::string organizational_domain;  // of the From domain (tree walk or PSL), when known
 };
 
 struct DmarcOptions {
     std::string public_suffix_file;  // empty: the Debian publicsuffix package's list
+    // true: RFC 9989 policy discovery and organizational domains by the DNS tree walk (the PSL
+    // then only keeps public suffixes from aligning); false: RFC 7489 with the PSL.
+    bool tree_walk = true;
 };
 
 // Thread-safe after construction (libopendmarc's global state is set up once).
@@ -116,7 +121,9 @@ public:
                           const std::vector<DkimSignatureOutcome>& dkim,
                           std::string_view sampling_key);
 
-    // The organizational domain (public suffix list); empty for a public suffix itself.
+    // The organizational domain by the public suffix list (no DNS), as RFC 7489 defines it;
+    // empty for a public suffix itself. RFC 9989's tree-walk answer is in
+    // DmarcOutcome::organizational_domain.
     std::string organizational_domain(std::string_view domain) const;
 
 private:

@@ -1,6 +1,8 @@
-// DMARC (RFC 7489) evaluation: record discovery through dns::Resolver, organizational domains
-// and alignment with libpsl, record parsing with libopendmarc (dmarc_record.cpp), and pct=
-// sampling; see dmarc_engine.hpp for why libopendmarc's own alignment is not used.
+// DMARC evaluation: record discovery through dns::Resolver, either by the RFC 9989 tree walk
+// (dmarc_treewalk.cpp) or as RFC 7489 with the public suffix list (libpsl); alignment; the
+// policy that applies (p=, sp= or np=) and what it asks for this message (t=, historic pct=).
+// Record parsing is in dmarc_record.cpp; see dmarc_engine.hpp for why libopendmarc's own
+// alignment is not used.
 #include "auth/dmarc_engine.hpp"
 
 #include <set>
@@ -15,69 +17,12 @@ namespace relaygate::auth::detail {
 
 namespace {
 
-// RFC 1035 2.3.4 limits.
-constexpr std::size_t kMaxDomainLength = 253;
-constexpr std::size_t kMaxLabelLength = 63;
+// Identifier domains walked per message for relaxed alignment (each walk is at most 8
+// lookups): a message carries one SPF identity and the DKIM module verifies at most a few
+// signatures, so more means a hostile message.
+constexpr std::size_t kMaxAlignmentWalks = 12;
 
-std::string normalize(std::string_view domain) {
-    std::string out(domain);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    if (!out.empty() && out.back() == '.') {
-        out.pop_back();
-    }
-    return out;
-}
-
-// A host name: labels of letters, digits, "-" and "_" (or UTF-8), none empty or too long.
-bool is_domain_name(std::string_view domain) {
-    if (domain.empty() || domain.size() > kMaxDomainLength) {
-        return false;
-    }
-    std::size_t label = 0;
-    for (char c : domain) {
-        auto byte = static_cast<unsigned char>(c);
-        if (c == '.') {
-            if (label == 0) {
-                return false;
-            }
-            label = 0;
-            continue;
-        }
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-                  byte >= 0x80;
-        if (!ok || ++label > kMaxLabelLength) {
-            return false;
-        }
-    }
-    return label > 0;
-}
-
-// RFC 7489 6.6.3 step 4: only records starting with a v=DMARC1 tag count.
-bool is_dmarc_record(std::string_view text) {
-    std::size_t semicolon = text.find(';');
-    std::string_view first = text.substr(0, semicolon);
-    std::size_t equals = first.find('=');
-    if (equals == std::string_view::npos) {
-        return false;
-    }
-    auto trim = [](std::string_view s) {
-        while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-            s.remove_prefix(1);
-        }
-        while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-            s.remove_suffix(1);
-        }
-        return s;
-    };
-    std::string_view name = trim(first.substr(0, equals));
-    return (name == "v" || name == "V") && trim(first.substr(equals + 1)) == "DMARC1";
-}
-
-// RFC 7489 6.6.4: a message outside the pct= sample gets the next less strict policy.
+// The next less strict policy: RFC 7489 6.6.4 outside the pct= sample, RFC 9989 4.7 for t=y.
 std::string downgrade(const std::string& policy) {
     if (policy == "reject") {
         return "quarantine";
@@ -91,6 +36,79 @@ std::string join(const std::set<std::string>& words) {
         out += (out.empty() ? "" : ", ") + word;
     }
     return out;
+}
+
+// The longest run of whole labels both names end with ("a.example.com", "b.example.com" →
+// "example.com"); "" when even the last label differs.
+std::string common_suffix(const std::string& a, const std::string& b) {
+    const std::string dotted_a = "." + a;
+    const std::string dotted_b = "." + b;
+    std::size_t length = 0;
+    std::size_t whole_labels = 0;
+    while (length < dotted_a.size() && length < dotted_b.size() &&
+           dotted_a[dotted_a.size() - 1 - length] == dotted_b[dotted_b.size() - 1 - length]) {
+        ++length;
+        if (dotted_a[dotted_a.size() - length] == '.') {
+            whole_labels = length - 1;
+        }
+    }
+    return a.substr(a.size() - whole_labels);
+}
+
+// Appends one more clause to a one-line reason.
+void add_note(std::string& text, const std::string& note) {
+    if (note.empty()) {
+        return;
+    }
+    text += (text.empty() ? "" : "; ") + note;
+}
+
+// The policy tag that applies to the From domain, and its value.
+struct PolicyChoice {
+    std::string tag;    // p | sp | np
+    std::string value;  // none | quarantine | reject
+    bool temperror = false;
+};
+
+// RFC 9989 4.10.1: p= for the record's own domain; for a subdomain sp=, or np= when the
+// From domain does not exist (p= when they are absent). Existence is asked only when np=
+// would change the answer.
+PolicyChoice choose_policy(const std::string& from_domain, const std::string& record_domain,
+                           const DmarcRecord& record, WalkLookups& lookups) {
+    if (from_domain == record_domain) {
+        return {"p", record.p};
+    }
+    PolicyChoice subdomain = record.sp.empty() ? PolicyChoice{"p", record.p}
+                                               : PolicyChoice{"sp", record.sp};
+    if (record.np.empty() || record.np == subdomain.value) {
+        return subdomain;
+    }
+    std::optional<bool> exists = lookups.exists(from_domain);
+    if (!exists) {
+        PolicyChoice failed = subdomain;
+        failed.temperror = true;
+        return failed;
+    }
+    return *exists ? subdomain : PolicyChoice{"np", record.np};
+}
+
+// What the policy asks for a failing message: t= when published (RFC 9989), else the
+// historic pct= (RFC 7489 6.6.4; pct=0 is what t=y replaces), else the policy itself.
+std::string disposition_for_failure(const DmarcRecord& record, const std::string& policy,
+                                    std::string_view sampling_key, std::string& note) {
+    if (record.testing) {
+        if (*record.testing && policy != "none") {
+            note = "t=y: one level below " + policy;
+            return downgrade(policy);
+        }
+        return policy;
+    }
+    if (record.pct_given && record.pct < 100) {
+        bool sampled = selected_by_pct(sampling_key, record.pct);
+        note = "pct=" + std::to_string(record.pct) + (sampled ? ": sampled" : ": not sampled");
+        return sampled ? policy : downgrade(policy);
+    }
+    return policy;
 }
 
 }  // namespace
@@ -109,19 +127,32 @@ struct DmarcEngine::Psl {
 
 struct DmarcEngine::Discovery {
     enum class Status { found, none, several, temperror } status = Status::none;
+    std::string from_domain;
     std::string record;
-    std::string domain;  // where the record was (or was last looked for)
+    std::string domain;      // where the record was (or the lookup that failed)
+    std::string org_domain;  // of the From domain; "" when a lookup for it failed
+    std::string org_failed;  // that lookup
+    std::string note;        // records the walk discarded
 };
 
-DmarcEngine::DmarcEngine(dns::Resolver& resolver, const std::string& public_suffix_file)
-    : psl_(std::make_unique<Psl>(public_suffix_file.empty() ? RELAYGATE_PSL_FILE
-                                                            : public_suffix_file)),
-      resolver_(resolver) {}
+struct DmarcEngine::Alignment {
+    bool dkim = false;
+    bool spf = false;
+    bool temperror = false;  // an identifier's alignment could not be decided
+    std::string by;          // which identifier aligned
+    std::string note;
+};
+
+DmarcEngine::DmarcEngine(dns::Resolver& resolver, const DmarcOptions& options)
+    : psl_(std::make_unique<Psl>(options.public_suffix_file.empty() ? RELAYGATE_PSL_FILE
+                                                                    : options.public_suffix_file)),
+      resolver_(resolver),
+      tree_walk_(options.tree_walk) {}
 
 DmarcEngine::~DmarcEngine() = default;
 
 std::string DmarcEngine::organizational_domain(std::string_view domain) const {
-    std::string name = normalize(domain);
+    std::string name = normalize_domain(domain);
     if (name.empty()) {
         return {};
     }
@@ -130,34 +161,92 @@ std::string DmarcEngine::organizational_domain(std::string_view domain) const {
 }
 
 bool DmarcEngine::is_public_suffix(std::string_view domain) const {
-    std::string name = normalize(domain);
+    std::string name = normalize_domain(domain);
     return !name.empty() && psl_is_public_suffix(psl_->context, name.c_str()) != 0;
 }
 
-// A public-suffix domain never aligns: libopendmarc would let d=co.uk align with example.co.uk.
-bool DmarcEngine::aligned(const std::string& domain, const std::string& from_domain,
-                          bool strict) const {
-    std::string name = normalize(domain);
-    if (name.empty() || is_public_suffix(name)) {
-        return false;
-    }
-    if (strict) {
-        return name == from_domain;
-    }
-    std::string organization = organizational_domain(name);
+// RFC 7489 relaxed alignment: the same PSL organizational domain.
+bool DmarcEngine::aligned_by_psl(const std::string& domain,
+                                 const std::string& from_domain) const {
+    std::string organization = organizational_domain(domain);
     return !organization.empty() && organization == organizational_domain(from_domain);
 }
 
-// RFC 7489 6.6.3: _dmarc.<From domain>, then _dmarc.<organizational domain>.
-// TODO: The RFC 9989 (DMARCbis) DNS tree walk and its psd= and np= tags are not implemented:
-// discovery and organizational domains follow RFC 7489 with the PSL, the model libopendmarc
-// and the rspamd fixtures use; the mailauth-rfc9989 cases are therefore not run.
-DmarcEngine::Discovery DmarcEngine::discover(const std::string& from_domain,
-                                             const std::string& org_domain) const {
+// Whether an authenticated domain aligns with the From domain; nullopt when a lookup needed
+// to decide failed. A public-suffix domain never aligns, whatever libopendmarc or a record
+// published at a public suffix without psd=y says; in RFC 9989 mode relaxed alignment needs
+// the same tree-walk organizational domain.
+std::optional<bool> DmarcEngine::aligned(const std::string& domain, const Discovery& discovery,
+                                         bool strict, WalkLookups& lookups) const {
+    const std::string& from_domain = discovery.from_domain;
+    std::string name = normalize_domain(domain);
+    if (!is_domain_name(name) || is_public_suffix(name)) {
+        return false;
+    }
+    if (name == from_domain || strict) {
+        return name == from_domain;
+    }
+    if (!tree_walk_) {
+        return aligned_by_psl(name, from_domain);
+    }
+
+    // Both organizational domains are ancestors of both names: one that is a public suffix
+    // would let unrelated registrants align (RFC 9989 "Relaxed Alignment Considerations").
+    std::string shared = common_suffix(name, from_domain);
+    if (shared.empty() || is_public_suffix(shared)) {
+        return false;
+    }
+    if (discovery.org_domain.empty()) {
+        return std::nullopt;
+    }
+    TreeWalk walk = lookups.walk(name);
+    if (walk.temperror) {
+        return std::nullopt;
+    }
+    std::string organization = organizational_domain_of(walk);
+    return organization == discovery.org_domain && !is_public_suffix(organization);
+}
+
+// Every passing DKIM signature, then the SPF identity; the first that aligns decides.
+DmarcEngine::Alignment DmarcEngine::align(const SpfOutcome& spf,
+                                          const std::vector<DkimSignatureOutcome>& dkim,
+                                          const Discovery& discovery, const DmarcRecord& record,
+                                          WalkLookups& lookups) const {
+    Alignment alignment;
+    std::size_t checked = 0;
+    auto check = [&](const std::string& domain, bool strict) {
+        if (checked == kMaxAlignmentWalks) {
+            alignment.note = "more than " + std::to_string(kMaxAlignmentWalks) +
+                             " authenticated identifiers: the rest not checked";
+            return false;
+        }
+        ++checked;
+        std::optional<bool> ok = aligned(domain, discovery, strict, lookups);
+        alignment.temperror = alignment.temperror || !ok;
+        return ok.value_or(false);
+    };
+    for (const DkimSignatureOutcome& signature : dkim) {
+        if (signature.result == "pass" && check(signature.domain, record.strict_dkim)) {
+            alignment.dkim = true;
+            alignment.by = "dkim d=" + normalize_domain(signature.domain);
+            break;
+        }
+    }
+    alignment.spf = spf.result == "pass" && check(spf.domain, record.strict_spf);
+    if (alignment.by.empty() && alignment.spf) {
+        alignment.by = "spf " + normalize_domain(spf.domain);
+    }
+    return alignment;
+}
+
+// RFC 7489 6.6.3: _dmarc.<From domain>, then _dmarc.<PSL organizational domain>.
+DmarcEngine::Discovery DmarcEngine::discover_rfc7489(const std::string& from_domain) const {
     Discovery discovery;
+    discovery.from_domain = from_domain;
+    discovery.org_domain = organizational_domain(from_domain);
     std::vector<std::string> candidates = {from_domain};
-    if (!org_domain.empty() && org_domain != from_domain) {
-        candidates.push_back(org_domain);
+    if (!discovery.org_domain.empty() && discovery.org_domain != from_domain) {
+        candidates.push_back(discovery.org_domain);
     }
     for (const std::string& domain : candidates) {
         discovery.domain = domain;
@@ -186,6 +275,52 @@ DmarcEngine::Discovery DmarcEngine::discover(const std::string& from_domain,
     return discovery;
 }
 
+// RFC 9989 4.10.1: the record of the From domain, else of its organizational domain, else of
+// its public suffix domain (a psd=y record), all from one tree walk.
+DmarcEngine::Discovery DmarcEngine::discover_rfc9989(const std::string& from_domain,
+                                                     WalkLookups& lookups) const {
+    Discovery discovery;
+    discovery.from_domain = from_domain;
+    TreeWalk walk = lookups.walk(from_domain);
+    const WalkStep* own = !walk.steps.empty() && walk.steps.front().has_record()
+                              ? &walk.steps.front()
+                              : nullptr;
+    if (walk.temperror) {
+        // The From domain's own record still applies; only relaxed alignment needs the rest.
+        discovery.status = own != nullptr ? Discovery::Status::found
+                                          : Discovery::Status::temperror;
+        discovery.domain = own != nullptr ? from_domain : walk.failed_domain;
+        discovery.record = own != nullptr ? own->record : "";
+        discovery.org_failed = "_dmarc." + walk.failed_domain + " failed";
+        return discovery;
+    }
+    discovery.org_domain = organizational_domain_of(walk);
+
+    const WalkStep* chosen = own;
+    for (const WalkStep& step : walk.steps) {
+        if (step.dmarc_records > 1) {
+            add_note(discovery.note, "several DMARC records at _dmarc." + step.domain +
+                                         " ignored");
+        }
+        if (chosen == nullptr && step.has_record() && step.domain == discovery.org_domain) {
+            chosen = &step;
+        }
+    }
+    for (const WalkStep& step : walk.steps) {
+        if (chosen == nullptr && step.has_record() && psd_flag(step.record) == 'y') {
+            chosen = &step;
+        }
+    }
+    if (chosen == nullptr) {
+        discovery.status = Discovery::Status::none;
+        return discovery;
+    }
+    discovery.status = Discovery::Status::found;
+    discovery.domain = chosen->domain;
+    discovery.record = chosen->record;
+    return discovery;
+}
+
 // RFC 7489 6.6.1: exactly one From field naming exactly one valid author domain.
 static bool check_author(const AuthorDomains& author, DmarcOutcome& outcome) {
     outcome.result = "permerror";
@@ -206,7 +341,7 @@ static bool check_author(const AuthorDomains& author, DmarcOutcome& outcome) {
     }
     std::set<std::string> domains;
     for (const std::string& domain : author.domains) {
-        std::string name = normalize(domain);
+        std::string name = normalize_domain(domain);
         if (!is_domain_name(name)) {
             outcome.reason = "From domain is not a valid domain name: \"" + domain + "\"";
             return false;
@@ -223,6 +358,21 @@ static bool check_author(const AuthorDomains& author, DmarcOutcome& outcome) {
     return true;
 }
 
+// The outcome of a discovery that found no record to apply.
+static void report_no_record(bool temperror, bool several, const std::string& note,
+                             DmarcOutcome& outcome) {
+    if (temperror) {
+        outcome.result = "temperror";
+        outcome.reason = "dns temporary failure looking up _dmarc." + outcome.record_domain;
+    } else if (several) {
+        outcome.reason = "several DMARC records at _dmarc." + outcome.record_domain;
+    } else {
+        outcome.record_domain.clear();
+        outcome.reason = "no DMARC record";
+        add_note(outcome.reason, note);
+    }
+}
+
 DmarcOutcome DmarcEngine::evaluate(const AuthorDomains& author, const SpfOutcome& spf,
                                    const std::vector<DkimSignatureOutcome>& dkim,
                                    std::string_view sampling_key) const {
@@ -230,65 +380,56 @@ DmarcOutcome DmarcEngine::evaluate(const AuthorDomains& author, const SpfOutcome
     if (!check_author(author, outcome)) {
         return outcome;
     }
-    const std::string& from_domain = outcome.domain;
+    const std::string from_domain = outcome.domain;
 
-    Discovery discovery = discover(from_domain, organizational_domain(from_domain));
+    WalkLookups lookups(resolver_);
+    Discovery discovery =
+        tree_walk_ ? discover_rfc9989(from_domain, lookups) : discover_rfc7489(from_domain);
     outcome.record_domain = discovery.domain;
-    switch (discovery.status) {
-    case Discovery::Status::temperror:
-        outcome.result = "temperror";
-        outcome.reason = "dns temporary failure looking up _dmarc." + discovery.domain;
+    outcome.organizational_domain = discovery.org_domain;
+    if (discovery.status != Discovery::Status::found) {
+        report_no_record(discovery.status == Discovery::Status::temperror,
+                         discovery.status == Discovery::Status::several, discovery.note,
+                         outcome);
         return outcome;
-    case Discovery::Status::several:
-        outcome.reason = "several DMARC records at _dmarc." + discovery.domain;
-        return outcome;
-    case Discovery::Status::none:
-        outcome.record_domain.clear();
-        outcome.reason = "no DMARC record";
-        return outcome;
-    case Discovery::Status::found:
-        break;
     }
 
     std::string problem;
     std::optional<DmarcRecord> record = parse_dmarc_record(discovery.record, from_domain, problem);
     if (!record) {
-        outcome.result = "permerror";
-        outcome.reason = "DMARC record at _dmarc." + discovery.domain + ": " + problem;
+        // RFC 7489 6.6.3, RFC 9989 4.10.1: such a record means no DMARC processing.
+        outcome.reason = "DMARC record at _dmarc." + discovery.domain + " not applied: " + problem;
         return outcome;
     }
 
-    std::string aligned_by;
-    for (const DkimSignatureOutcome& signature : dkim) {
-        if (signature.result == "pass" &&
-            aligned(signature.domain, from_domain, record->strict_dkim)) {
-            outcome.aligned_dkim = true;
-            aligned_by = "dkim d=" + normalize(signature.domain);
-            break;
-        }
-    }
-    outcome.aligned_spf = spf.result == "pass" &&
-                          aligned(spf.domain, from_domain, record->strict_spf);
-    if (aligned_by.empty() && outcome.aligned_spf) {
-        aligned_by = "spf " + normalize(spf.domain);
-    }
+    Alignment alignment = align(spf, dkim, discovery, *record, lookups);
+    outcome.aligned_dkim = alignment.dkim;
+    outcome.aligned_spf = alignment.spf;
+    bool pass = alignment.dkim || alignment.spf;
+    PolicyChoice policy = choose_policy(from_domain, discovery.domain, *record, lookups);
+    outcome.policy = policy.value;
+    std::string policy_text = policy.tag + "=" + policy.value + " of _dmarc." + discovery.domain;
 
-    // sp= applies to a subdomain whose policy came from its organizational domain.
-    bool inherited = discovery.domain != from_domain;
-    outcome.policy = inherited && !record->sp.empty() ? record->sp : record->p;
-    bool pass = outcome.aligned_dkim || outcome.aligned_spf;
+    if (!pass && (alignment.temperror || policy.temperror)) {
+        outcome.result = "temperror";
+        outcome.reason = alignment.temperror
+                             ? "dns temporary failure finding an organizational domain"
+                             : "dns temporary failure checking that " + from_domain + " exists";
+        add_note(outcome.reason, discovery.org_failed);
+        return outcome;
+    }
     outcome.result = pass ? "pass" : "fail";
-    if (pass) {
-        outcome.disposition = "none";
-    } else {
-        outcome.disposition = selected_by_pct(sampling_key, record->pct)
-                                  ? outcome.policy
-                                  : downgrade(outcome.policy);
-    }
-    outcome.reason = pass ? "aligned " + aligned_by : "no aligned dkim or spf pass";
-    if (!record->note.empty()) {
-        outcome.reason += "; " + record->note;
-    }
+    std::string testing_note;
+    outcome.disposition =
+        pass ? "none"
+             : disposition_for_failure(*record, policy.value, sampling_key, testing_note);
+
+    outcome.reason = pass ? "aligned " + alignment.by : "no aligned dkim or spf pass";
+    add_note(outcome.reason, policy_text);
+    add_note(outcome.reason, testing_note);
+    add_note(outcome.reason, alignment.note);
+    add_note(outcome.reason, discovery.note);
+    add_note(outcome.reason, record->note);
     return outcome;
 }
 

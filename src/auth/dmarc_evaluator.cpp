@@ -70,8 +70,7 @@ detail::AuthorDomains author_domains(const Message& message) {
 
 struct DmarcEvaluator::Impl {
     detail::DmarcEngine engine;
-    Impl(dns::Resolver& resolver, const DmarcOptions& options)
-        : engine(resolver, options.public_suffix_file) {}
+    Impl(dns::Resolver& resolver, const DmarcOptions& options) : engine(resolver, options) {}
 };
 
 DmarcEvaluator::DmarcEvaluator(dns::Resolver& resolver, DmarcOptions options)

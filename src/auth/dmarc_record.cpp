@@ -1,8 +1,11 @@
-// DMARC record parsing with libopendmarc: each tag is first tried on its own, so that an
-// invalid one is discarded as RFC 7489 6.3 asks instead of failing the whole record, and
-// pct= is checked for digits (libopendmarc reads "pct=abc" as 0).
+// DMARC record parsing with libopendmarc: each tag is first checked against the literals of
+// RFC 9989 4.7 (libopendmarc reads "p=r" as reject, "adkim=strict" as s and "pct=abc" as 0)
+// and tried on its own, so that an invalid one is discarded as RFC 7489 6.3 and RFC 9989 4.7
+// ask instead of failing the whole record. The RFC 9989 tags libopendmarc does not know
+// (np=, t=, psd=) are read here.
 #include <cctype>
 #include <cstdint>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -62,6 +65,32 @@ std::vector<Tag> split_tags(std::string_view text) {
         tags.push_back({lowercase(trim(piece.substr(0, equals))), trim(piece.substr(equals + 1))});
     }
     return tags;
+}
+
+// Case-insensitive match with one of the literal words an ABNF rule allows (RFC 7405: quoted
+// strings in ABNF are case-insensitive).
+bool is_one_of(std::string_view value, std::initializer_list<std::string_view> words) {
+    std::string lower = lowercase(std::string(value));
+    for (std::string_view word : words) {
+        if (lower == word) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool is_policy_word(std::string_view value) {
+    return is_one_of(value, {"none", "quarantine", "reject"});
+}
+
+// The value of the first tag with this name, if any.
+std::optional<std::string> first_tag(const std::vector<Tag>& tags, std::string_view name) {
+    for (const Tag& tag : tags) {
+        if (tag.name == name) {
+            return tag.value;
+        }
+    }
+    return std::nullopt;
 }
 
 // libopendmarc's global state is set up once for the process; its PSL table is not used.
@@ -133,41 +162,58 @@ std::string policy_word(int code) {
     }
 }
 
-// The record text libopendmarc will read: v=DMARC1, a usable p=, and each other tag it
-// accepts on its own; what was dropped or assumed goes into note.
+// The record text libopendmarc will read: v=DMARC1, a usable p= and sp=, and each other tag
+// it accepts on its own; np= is checked here (libopendmarc does not know it) and kept in np.
+// What was dropped or assumed goes into note.
 std::optional<std::string> usable_record(const std::vector<Tag>& tags, const std::string& domain,
-                                         std::string& note, std::string& problem) {
+                                         std::string& np, std::string& note,
+                                         std::string& problem) {
     const std::string base = "v=DMARC1; ";
     std::string p;
     std::string sp;
-    bool sp_invalid = false;
+    std::optional<std::string> np_value = first_tag(tags, "np");
+    std::optional<std::string> sp_value = first_tag(tags, "sp");
     for (const Tag& tag : tags) {
-        if (tag.name == "p" && p.empty() && accepted(base + "p=" + tag.value, domain)) {
+        if (tag.name == "p" && p.empty() && is_policy_word(tag.value) &&
+            accepted(base + "p=" + tag.value, domain)) {
             p = tag.value;
-        } else if (tag.name == "sp" && sp.empty()) {
-            sp_invalid = !accepted(base + "p=none; sp=" + tag.value, domain);
-            sp = sp_invalid ? "" : tag.value;
         }
     }
-    if (p.empty() || sp_invalid) {
-        // RFC 7489 6.6.3: without a valid p= (or with an invalid sp=), a record with a
-        // reporting address counts as p=none; one without is not a policy record at all.
+    bool sp_invalid = sp_value && !(is_policy_word(*sp_value) &&
+                                    accepted(base + "p=none; sp=" + *sp_value, domain));
+    bool np_invalid = np_value && !is_policy_word(*np_value);
+    sp = sp_value && !sp_invalid ? *sp_value : "";
+    np = np_value && !np_invalid ? lowercase(*np_value) : "";
+    if (p.empty() || sp_invalid || np_invalid) {
+        // RFC 7489 6.6.3, RFC 9989 4.10.1: without a valid p= (or with an invalid sp= or np=),
+        // a record with a reporting address counts as p=none; without one, DMARC processing
+        // does not apply.
         if (!has_mailto_uri(tags)) {
-            problem = "record has no valid p= tag";
+            problem = p.empty() ? "record has no valid p= tag and no rua="
+                                : "record has an invalid " +
+                                      std::string(sp_invalid ? "sp=" : "np=") +
+                                      " tag and no rua=";
             return std::nullopt;
         }
-        note = "no valid p= or sp=: treated as p=none (RFC 7489 6.6.3)";
+        note = "no valid p=, sp= or np=: treated as p=none (RFC 9989 4.10.1)";
         p = "none";
         sp.clear();
+        np.clear();
     }
 
     std::string record = base + "p=" + p + (sp.empty() ? "" : "; sp=" + sp);
     for (const Tag& tag : tags) {
-        if (tag.name == "v" || tag.name == "p" || tag.name == "sp") {
+        if (tag.name == "v" || tag.name == "p" || tag.name == "sp" || tag.name == "np" ||
+            tag.name == "t" || tag.name == "psd") {
             continue;
         }
         std::string candidate = "; " + tag.name + "=" + tag.value;
-        bool ok = tag.name != "pct" || valid_pct(tag.value);
+        bool ok = true;
+        if (tag.name == "pct") {
+            ok = valid_pct(tag.value);
+        } else if (tag.name == "adkim" || tag.name == "aspf") {
+            ok = is_one_of(tag.value, {"r", "s"});
+        }
         if (ok && accepted(base + "p=none" + candidate, domain)) {
             record += candidate;
         } else {
@@ -177,7 +223,34 @@ std::optional<std::string> usable_record(const std::vector<Tag>& tags, const std
     return record;
 }
 
+// t= (RFC 9989 4.7): y or n; anything else is discarded.
+std::optional<bool> testing_flag(const std::vector<Tag>& tags, std::string& note) {
+    std::optional<std::string> value = first_tag(tags, "t");
+    if (!value) {
+        return std::nullopt;
+    }
+    if (!is_one_of(*value, {"y", "n"})) {
+        note += std::string(note.empty() ? "" : "; ") + "invalid t= ignored";
+        return std::nullopt;
+    }
+    return lowercase(*value) == "y";
+}
+
 }  // namespace
+
+// The first tag, v, must be exactly DMARC1 (RFC 9989 4.7: %s"DMARC1", *WSP around "=").
+bool is_dmarc_record(std::string_view text) {
+    std::vector<Tag> tags = split_tags(text.substr(0, text.find(';')));
+    return tags.size() == 1 && tags.front().name == "v" && tags.front().value == "DMARC1";
+}
+
+char psd_flag(std::string_view text) {
+    std::optional<std::string> value = first_tag(split_tags(text), "psd");
+    if (!value || !is_one_of(*value, {"y", "n", "u"})) {
+        return 'u';
+    }
+    return lowercase(*value).front();
+}
 
 // Parses one record (already known to start with v=DMARC1) through libopendmarc.
 std::optional<DmarcRecord> parse_dmarc_record(std::string_view text, std::string_view domain,
@@ -191,7 +264,8 @@ std::optional<DmarcRecord> parse_dmarc_record(std::string_view text, std::string
     std::string from_domain = domain.empty() ? std::string("invalid") : std::string(domain);
 
     DmarcRecord record;
-    std::optional<std::string> usable = usable_record(tags, from_domain, record.note, problem);
+    std::optional<std::string> usable =
+        usable_record(tags, from_domain, record.np, record.note, problem);
     if (!usable) {
         return std::nullopt;
     }
@@ -218,6 +292,10 @@ std::optional<DmarcRecord> parse_dmarc_record(std::string_view text, std::string
     record.strict_dkim = adkim == DMARC_RECORD_A_STRICT;
     record.strict_spf = aspf == DMARC_RECORD_A_STRICT;
     record.pct = pct;
+    record.pct_given = usable->find("; pct=") != std::string::npos;
+    record.testing = testing_flag(tags, record.note);
+    record.psd = psd_flag(text);
+    record.rua = first_tag(tags, "rua").value_or("");
     return record;
 }
 

@@ -171,16 +171,23 @@ TEST_CASE("a non-numeric pct= is ignored, not read as 0 as libopendmarc does",
     CHECK_THAT(outcome.reason, Catch::Contains("invalid pct= ignored"));
 }
 
-TEST_CASE("a record without p= counts as p=none when it has rua=", "[auth_dmarc]") {
+TEST_CASE("a record without a valid p= counts as p=none with rua=, else DMARC does not apply",
+          "[auth_dmarc]") {
     MapResolver resolver;
     resolver.txt["_dmarc.example.com"] = {"v=DMARC1; rua=mailto:d@example.com"};
     resolver.txt["_dmarc.example.net"] = {"v=DMARC1; adkim=s"};
+    resolver.txt["_dmarc.example.org"] = {"v=DMARC1; p=reject; np=bogus"};
     DmarcOutcome with_rua = evaluate(resolver, "a@example.com", {});
     CHECK(with_rua.result == "fail");
     CHECK(with_rua.policy == "none");
     CHECK(with_rua.disposition == "none");
+    // RFC 7489 6.6.3 and RFC 9989 4.10.1: no DMARC processing, which is "none", not an error.
     DmarcOutcome without = evaluate(resolver, "a@example.net", {});
-    CHECK(without.result == "permerror");
+    CHECK(without.result == "none");
+    CHECK_THAT(without.reason, Catch::Contains("no valid p="));
+    DmarcOutcome bad_np = evaluate(resolver, "a@example.org", {});
+    CHECK(bad_np.result == "none");
+    CHECK_THAT(bad_np.reason, Catch::Contains("invalid np="));
 }
 
 TEST_CASE("discovery: temperror, several records, no record", "[auth_dmarc]") {

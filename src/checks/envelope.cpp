@@ -109,8 +109,10 @@ bool is_trusted(const ReceivedHop& hop, const std::vector<std::string>& trusted_
                 return true;
             continue;
         }
+        // A name is matched against the reverse DNS name the receiving relay wrote, never the
+        // HELO name, which the client chooses.
         std::string name = ascii_lower(entry);
-        if (!name.empty() && (ascii_lower(hop.reverse_name) == name || ascii_lower(hop.helo) == name))
+        if (!name.empty() && ascii_lower(hop.reverse_name) == name)
             return true;
     }
     return false;

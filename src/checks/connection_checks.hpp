@@ -9,15 +9,11 @@
 
 #include "relaygate/dns.hpp"
 #include "relaygate/message.hpp"
+#include "checks/findings.hpp"
 #include "relaygate/policy.hpp"
 #include "relaygate/verdict.hpp"
 
 namespace relaygate::checks {
-
-// A finding scored by the policy (weights, then the catalog) with its hard action; shared
-// with the header layer.
-Finding scored_finding(const Policy& policy, std::string_view layer, std::string_view id,
-                       std::string detail);
 
 // Untrusted text as a finding detail shows it: at most a hundred octets, control characters
 // replaced, quoted.

@@ -9,18 +9,6 @@ namespace relaygate::checks {
 // Attacker text in details is cut short so that a verdict stays readable and small.
 constexpr std::size_t max_shown_octets = 100;
 
-Finding scored_finding(const Policy& policy, std::string_view layer, std::string_view id,
-                       std::string detail)
-{
-    Finding finding;
-    finding.layer = std::string(layer);
-    finding.id = std::string(id);
-    finding.score = finding_weight(policy, id);
-    finding.detail = std::move(detail);
-    finding.hard_action = parse_action(finding_action(policy, id));
-    return finding;
-}
-
 std::string shown(std::string_view untrusted)
 {
     std::string out = "\"";

@@ -1,5 +1,5 @@
-// The findings of the payload layer's URL and attachment checks: ids, default weights and
-// meanings in one table (payload_findings.cpp), and how one finding is made.
+// The findings of the payload layer's URL and attachment checks (ids, default weights and
+// meanings are in the finding catalog, src/policy/policy_defaults.cpp), and how one is made.
 #pragma once
 
 #include <string>
@@ -11,17 +11,8 @@
 
 namespace relaygate::checks {
 
-struct PayloadFindingInfo {
-    std::string_view id;
-    double weight;
-    std::string_view meaning;
-};
-
-// Every id the URL, attachment and MIME checks report, in the man page's order.
-const std::vector<PayloadFindingInfo>& payload_finding_table();
-
-// A payload finding with its weight: the policy's, else the catalog's (finding_catalog), else
-// this table's; its hard action from the policy or catalog.
+// A payload finding with its weight: the policy's, else the catalog's (finding_catalog); its
+// hard action from the policy or catalog.
 Finding payload_finding(const Policy& policy, std::string_view id, std::string detail);
 
 // The same with a weight of the finding's own (a blocklist zone's weight for its return code);

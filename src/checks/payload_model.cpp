@@ -2,6 +2,8 @@
 // default, see model::default_model_candidates) scores the decoded message.
 #include "checks/payload_model.hpp"
 
+#include "checks/findings.hpp"
+
 #include <cstdio>
 
 #include "relaygate/model.hpp"
@@ -27,7 +29,7 @@ std::optional<Finding> model_finding(const Message& message, const mime::WalkRes
         model = model::shared_model(policy.payload.model);
     } catch (const model::Error& error) {
         // A missing or broken model must not stop mail: said in every verdict, scored 0.
-        return Finding{"payload", "model_unavailable", 0, error.what(), std::nullopt};
+        return scored_finding(policy, "payload", "model_unavailable", error.what());
     }
 
     double probability = model->score(message, walk);
@@ -35,8 +37,8 @@ std::optional<Finding> model_finding(const Message& message, const mime::WalkRes
         return std::nullopt;
     }
     double score = model::finding_score(probability, model->info().threshold);
-    return Finding{"payload", "model_spam", score,
-                   "spam probability " + probability_text(probability), std::nullopt};
+    return scored_finding(policy, "payload", "model_spam",
+                          "spam probability " + probability_text(probability), score);
 }
 
 }  // namespace relaygate::checks

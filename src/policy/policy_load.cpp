@@ -104,17 +104,6 @@ bool is_cidr(std::string_view text)
     return value <= max_prefix;
 }
 
-bool is_finding_id(std::string_view id)
-{
-    if (id.empty() || id.size() > 64 || !(id.front() >= 'a' && id.front() <= 'z'))
-        return false;
-    for (char c : id) {
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-            return false;
-    }
-    return true;
-}
-
 std::string lowercase(std::string text)
 {
     for (char& c : text) {
@@ -354,8 +343,8 @@ Loader::Reader Loader::weights(std::map<std::string, double>& target) const
         expect(value.is_object(), value, path, "an object of finding id → number");
         for (const auto& [id, weight] : value.items()) {
             std::string id_path = policy_detail::member_path(path, id);
-            if (!is_finding_id(id))
-                fail(id_path, "expected a finding id in snake_case such as relay_denied");
+            if (!find_finding(id))
+                fail(id_path, "expected a finding id (relaygate config findings lists them)");
             number(target[id])(weight, id_path);
         }
     };
@@ -367,8 +356,8 @@ Loader::Reader Loader::actions(std::map<std::string, std::string>& target) const
         expect(value.is_object(), value, path, "an object of finding id → action");
         for (const auto& [id, action] : value.items()) {
             std::string id_path = policy_detail::member_path(path, id);
-            if (!is_finding_id(id))
-                fail(id_path, "expected a finding id in snake_case such as relay_denied");
+            if (!find_finding(id))
+                fail(id_path, "expected a finding id (relaygate config findings lists them)");
             bool known = action.is_string() &&
                          std::find(action_words.begin(), action_words.end(),
                                    action.get<std::string>()) != action_words.end();

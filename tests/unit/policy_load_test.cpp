@@ -61,9 +61,12 @@ TEST_CASE("each malformed policy gives one error line naming location and key pa
         {"unknown action", "{\"actions\": {\"relay_denied\": \"drop\"}}",
          "p.json:1:14: actions.relay_denied: expected one of accept, quarantine, reject, "
          "tempfail, none, got the string \"drop\""},
-        {"finding id not snake_case", "{\"weights\": {\"Relay-Denied\": 3}}",
-         "p.json:1:14: weights.Relay-Denied: expected a finding id in snake_case such as "
-         "relay_denied"},
+        {"finding id not in the catalog", "{\"weights\": {\"Relay-Denied\": 3}}",
+         "p.json:1:14: weights.Relay-Denied: expected a finding id (relaygate config findings "
+         "lists them)"},
+        {"misspelt finding id", "{\"actions\": {\"relay_denid\": \"reject\"}}",
+         "p.json:1:14: actions.relay_denid: expected a finding id (relaygate config findings "
+         "lists them)"},
         {"thresholds out of order", "{\"thresholds\": {\"quarantine\": 8,\n \"reject\": 4}}",
          "p.json:2:2: thresholds.reject: expected a number not below thresholds.quarantine "
          "(8), got 4"},

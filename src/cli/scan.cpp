@@ -1,10 +1,19 @@
 // relaygate scan PATH...: many messages, in parallel, in constant memory, with verdicts in
 // input order, a progress line, a summary, an optional split into Maildirs, and --resume.
+//
+// The workers are threads of this process or forked worker processes (--workers). Processes
+// exist because some libraries serialise threads: OpenSSL 3 decodes every DKIM key under
+// locks (DEPENDENCIES.md section 4) and the shared model is fetched under a mutex, so two
+// threads do not give two cores' worth of checks (bench/README.md has the figures).
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -15,6 +24,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "cli/cli.hpp"
@@ -24,11 +34,19 @@ namespace relaygate::cli {
 namespace {
 
 // Messages read ahead of the oldest one not yet written: bounds memory whatever the input
-// size (each message is itself bounded by --max-message-size).
+// size. The byte bound matters when messages are large (each is itself bounded by
+// --max-message-size, and one message is always let through so that a large one still runs).
 constexpr std::size_t read_ahead_per_worker = 8;
+constexpr std::uint64_t read_ahead_bytes = 16u << 20;
 constexpr std::size_t slowest_kept = 5;
 constexpr auto progress_interval = std::chrono::milliseconds(250);
 constexpr int exit_interrupted = 130;
+// A worker process's socket buffer: small, so that few messages wait behind a slow one.
+constexpr int worker_socket_buffer = 64 << 10;
+// Bounds on what a worker process sends back (it runs our code, but a bug there must not
+// make the parent allocate without limit).
+constexpr std::uint64_t max_result_frame = 64u << 20;
+constexpr std::uint64_t max_frame_items = 100000;
 
 std::atomic<bool> interrupted{false};
 
@@ -37,12 +55,15 @@ extern "C" void on_interrupt(int)
     interrupted = true;
 }
 
+enum class WorkerKind { threads, processes };
+
 struct ScanOptions {
     InputOptions input;
     DnsOptions dns;
     PolicyOptions policy;
     EnvelopeCliOptions envelope;
     unsigned jobs = 0;
+    std::string workers = "auto";
     std::string output;
     bool quiet = false;
     bool pretty = false;
@@ -57,6 +78,7 @@ struct Job {
 };
 
 struct Done {
+    std::size_t sequence = 0;
     std::string line;
     std::string where;  // path#index
     Action action = Action::accept;
@@ -98,7 +120,199 @@ void Totals::add(const Done& done)
         slowest.pop_back();
 }
 
-// Everything the reader, the workers and the writer share.
+// ---- frames between the scan and its worker processes ----
+// A frame is a 64-bit length and that many bytes; inside, numbers are 64-bit and strings are
+// a length and bytes. Both ends are this program, on this machine: native byte order.
+
+class FrameWriter {
+public:
+    void number(std::uint64_t value) { data_.append(reinterpret_cast<const char*>(&value), 8); }
+    void text(std::string_view value)
+    {
+        number(value.size());
+        data_.append(value);
+    }
+    const std::string& data() const { return data_; }
+
+private:
+    std::string data_;
+};
+
+class FrameReader {
+public:
+    explicit FrameReader(std::string_view data) : data_(data) {}
+
+    std::uint64_t number()
+    {
+        std::uint64_t value = 0;
+        if (data_.size() - position_ < 8) {
+            ok_ = false;
+            return 0;
+        }
+        std::memcpy(&value, data_.data() + position_, 8);
+        position_ += 8;
+        return value;
+    }
+    std::string text()
+    {
+        std::uint64_t size = number();
+        if (size > data_.size() - position_) {
+            ok_ = false;
+            return {};
+        }
+        std::string value(data_.substr(position_, size));
+        position_ += size;
+        return value;
+    }
+    bool ok() const { return ok_; }
+
+private:
+    std::string_view data_;
+    std::size_t position_ = 0;
+    bool ok_ = true;
+};
+
+// Sends all bytes; false when the other end is gone. MSG_NOSIGNAL: a dead worker is an
+// error to report, not a SIGPIPE that kills the scan.
+bool send_all(int fd, std::string_view data)
+{
+    while (!data.empty()) {
+        ssize_t sent = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent <= 0)
+            return false;
+        data.remove_prefix(static_cast<std::size_t>(sent));
+    }
+    return true;
+}
+
+bool send_frame(int fd, const FrameWriter& frame)
+{
+    std::uint64_t size = frame.data().size();
+    return send_all(fd, std::string_view(reinterpret_cast<const char*>(&size), 8)) &&
+           send_all(fd, frame.data());
+}
+
+// Reads exactly size bytes; false at the end of the stream or on an error.
+bool read_exact(int fd, char* buffer, std::size_t size)
+{
+    while (size > 0) {
+        ssize_t got = ::read(fd, buffer, size);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        buffer += got;
+        size -= static_cast<std::size_t>(got);
+    }
+    return true;
+}
+
+std::optional<std::string> read_frame(int fd, std::uint64_t max_size)
+{
+    std::uint64_t size = 0;
+    if (!read_exact(fd, reinterpret_cast<char*>(&size), 8) || size > max_size)
+        return std::nullopt;
+    std::string payload(size, '\0');
+    if (!read_exact(fd, payload.data(), payload.size()))
+        return std::nullopt;
+    return payload;
+}
+
+FrameWriter encode_job(const Job& job)
+{
+    FrameWriter frame;
+    frame.number(job.sequence);
+    frame.text(job.raw.path);
+    frame.number(job.raw.index);
+    frame.number(job.raw.offset);
+    frame.text(job.raw.error);
+    frame.text(job.raw.bytes);
+    return frame;
+}
+
+std::optional<Job> decode_job(std::string_view data)
+{
+    FrameReader frame(data);
+    Job job;
+    job.sequence = frame.number();
+    job.raw.path = frame.text();
+    job.raw.index = frame.number();
+    job.raw.offset = frame.number();
+    job.raw.error = frame.text();
+    job.raw.bytes = frame.text();
+    return frame.ok() ? std::optional<Job>(std::move(job)) : std::nullopt;
+}
+
+FrameWriter encode_done(const Done& done)
+{
+    FrameWriter frame;
+    frame.number(done.sequence);
+    frame.text(done.line);
+    frame.text(done.where);
+    frame.number(static_cast<std::uint64_t>(done.action));
+    frame.number(done.error ? 1 : 0);
+    frame.number(done.bytes);
+    frame.number(static_cast<std::uint64_t>(done.elapsed_us));
+    frame.number(done.layer_us.size());
+    for (const auto& [layer, us] : done.layer_us) {
+        frame.text(layer);
+        frame.number(static_cast<std::uint64_t>(us));
+    }
+    frame.number(done.finding_ids.size());
+    for (const auto& id : done.finding_ids)
+        frame.text(id);
+    frame.text(done.split_problem);
+    return frame;
+}
+
+std::optional<Done> decode_done(std::string_view data)
+{
+    FrameReader frame(data);
+    Done done;
+    done.sequence = frame.number();
+    done.line = frame.text();
+    done.where = frame.text();
+    done.action = static_cast<Action>(frame.number());
+    done.error = frame.number() != 0;
+    done.bytes = frame.number();
+    done.elapsed_us = static_cast<std::int64_t>(frame.number());
+    std::uint64_t layers = frame.number();
+    for (std::uint64_t i = 0; frame.ok() && i < layers && i < max_frame_items; ++i) {
+        std::string layer = frame.text();
+        done.layer_us.emplace_back(std::move(layer), static_cast<std::int64_t>(frame.number()));
+    }
+    std::uint64_t findings = frame.number();
+    for (std::uint64_t i = 0; frame.ok() && i < findings && i < max_frame_items; ++i)
+        done.finding_ids.push_back(frame.text());
+    done.split_problem = frame.text();
+    return frame.ok() ? std::optional<Done>(std::move(done)) : std::nullopt;
+}
+
+// What the parent remembers of a message sent to a worker process, to give it a verdict of
+// its own if the worker dies before answering.
+struct Pending {
+    std::size_t sequence = 0;
+    std::string path;
+    std::size_t index = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct WorkerProcess {
+    pid_t pid = -1;
+    int socket = -1;  // the parent's end: jobs out, results in
+    std::deque<Pending> pending;
+    bool gone = false;
+    std::string why_gone;
+};
+
+// ---- the scan ----
+
+// Everything the reader, the workers and the writer share. One mutex guards the queue, the
+// reorder map and the counters; each kind of waiter has its own condition, so that a
+// finished message wakes the writer only when it is the one the writer waits for.
 class Scan {
 public:
     Scan(const ScanOptions& options, const checks::Pipeline& pipeline,
@@ -108,14 +322,27 @@ public:
     }
 
     void read(MessageStream& stream);
+    // A worker thread: checks messages until the queue is empty and reading is done.
     void work();
     // Writes results in input order until every read message is written.
     void write(std::ostream& out, Totals& totals, std::uint64_t total_input_bytes);
 
+    // Worker processes: a forked child runs serve(); for each child the parent runs feed()
+    // and collect() on threads of its own.
+    [[noreturn]] void serve(int socket);
+    void feed(WorkerProcess& worker);
+    void collect(WorkerProcess& worker);
+    void expect_workers(std::size_t count) { live_workers_ = count; }
+
     std::size_t skipped() const { return skipped_; }
+    bool workers_lost() const { return workers_lost_; }
 
 private:
-    Done check_one(const Job& job);
+    Done check_one(const Job& job) const;
+    bool take_job(Job& job);
+    void finish(Done done);
+    void fail_locked(const Pending& pending, const std::string& why);
+    void worker_gone(WorkerProcess& worker, const std::string& why);
     void show_progress(const Totals& totals, std::uint64_t total_input_bytes, bool final);
 
     const ScanOptions& options_;
@@ -126,12 +353,17 @@ private:
     std::uint64_t skipped_bytes_ = 0;
 
     std::mutex mutex_;
-    std::condition_variable changed_;
+    std::condition_variable reader_wait_;  // room in the read-ahead window
+    std::condition_variable worker_wait_;  // a job, or the end of reading
+    std::condition_variable writer_wait_;  // the next message to write, or the end
     std::deque<Job> jobs_;
     std::map<std::size_t, Done> done_;
     std::size_t next_sequence_ = 0;  // the next message the reader hands out
     std::size_t next_written_ = 0;   // the next message the writer writes
+    std::uint64_t bytes_in_flight_ = 0;
     bool reading_done_ = false;
+    std::size_t live_workers_ = 0;  // worker processes still answering
+    bool workers_lost_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point last_progress_{};
 };
@@ -147,23 +379,29 @@ void Scan::read(MessageStream& stream)
             continue;
         }
         std::unique_lock lock(mutex_);
-        changed_.wait(lock, [&] {
-            return interrupted || next_sequence_ - next_written_ < window;
+        reader_wait_.wait(lock, [&] {
+            bool empty = next_sequence_ == next_written_;
+            return interrupted || workers_lost_ ||
+                   (next_sequence_ - next_written_ < window &&
+                    (empty || bytes_in_flight_ + raw.bytes.size() <= read_ahead_bytes));
         });
-        if (interrupted)
+        if (interrupted || workers_lost_)
             break;
+        bytes_in_flight_ += raw.bytes.size();
         jobs_.push_back(Job{next_sequence_++, std::move(raw)});
         raw = RawMessage{};
-        changed_.notify_all();
+        worker_wait_.notify_one();
     }
     std::lock_guard lock(mutex_);
     reading_done_ = true;
-    changed_.notify_all();
+    worker_wait_.notify_all();
+    writer_wait_.notify_all();
 }
 
-Done Scan::check_one(const Job& job)
+Done Scan::check_one(const Job& job) const
 {
     Done done;
+    done.sequence = job.sequence;
     auto started = std::chrono::steady_clock::now();
     Verdict verdict = pipeline_.check(job.raw, envelope_);
     done.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -190,52 +428,179 @@ Done Scan::check_one(const Job& job)
     return done;
 }
 
+// The next job, waiting for one; false when there will be none.
+bool Scan::take_job(Job& job)
+{
+    std::unique_lock lock(mutex_);
+    worker_wait_.wait(lock, [&] { return !jobs_.empty() || reading_done_; });
+    if (jobs_.empty())
+        return false;
+    job = std::move(jobs_.front());
+    jobs_.pop_front();
+    return true;
+}
+
+void Scan::finish(Done done)
+{
+    std::lock_guard lock(mutex_);
+    bool awaited = done.sequence == next_written_;
+    std::size_t sequence = done.sequence;
+    done_.emplace(sequence, std::move(done));
+    if (awaited)
+        writer_wait_.notify_one();
+}
+
 void Scan::work()
+{
+    for (Job job; take_job(job);)
+        finish(check_one(job));
+}
+
+// A verdict for a message whose worker died: tempfail with an internal error, like any
+// message we could not judge whole.
+void Scan::fail_locked(const Pending& pending, const std::string& why)
+{
+    Verdict verdict;
+    verdict.path = pending.path;
+    verdict.index = pending.index;
+    verdict.offset = pending.offset;
+    verdict.action = Action::tempfail;
+    verdict.error = VerdictError{"internal", why};
+    verdict.reason = "internal: " + why;
+
+    Done done;
+    done.sequence = pending.sequence;
+    done.line = to_json_text(verdict, options_.pretty);
+    done.where = pending.path + "#" + std::to_string(pending.index);
+    done.action = verdict.action;
+    done.error = true;
+    done.bytes = pending.bytes;
+    done_.emplace(pending.sequence, std::move(done));
+    writer_wait_.notify_one();
+}
+
+// A worker process stopped answering: its messages get error verdicts; when none is left,
+// reading stops and the queued messages get them too, so that the output stays complete.
+void Scan::worker_gone(WorkerProcess& worker, const std::string& why)
+{
+    std::lock_guard lock(mutex_);
+    if (worker.gone)
+        return;
+    worker.gone = true;
+    worker.why_gone = why;
+    for (const Pending& pending : worker.pending)
+        fail_locked(pending, why);
+    worker.pending.clear();
+    if (--live_workers_ > 0)
+        return;
+
+    workers_lost_ = true;
+    for (const Job& job : jobs_) {
+        fail_locked(Pending{job.sequence, job.raw.path, job.raw.index, job.raw.offset,
+                            job.raw.bytes.size()},
+                    why);
+    }
+    jobs_.clear();
+    reader_wait_.notify_all();
+    worker_wait_.notify_all();
+}
+
+// The worker process's loop: a job in, a result out, until the parent closes its side.
+void Scan::serve(int socket)
+{
+    signal(SIGINT, SIG_IGN);  // the parent decides what an interrupt means
+    signal(SIGTERM, SIG_DFL);
+    while (auto frame = read_frame(socket, std::uint64_t{1} << 40)) {
+        std::optional<Job> job = decode_job(*frame);
+        if (!job)
+            _exit(2);
+        frame.reset();
+        if (!send_frame(socket, encode_done(check_one(*job))))
+            _exit(2);
+    }
+    _exit(0);  // no destructors, no flush of the parent's buffers copied into this process
+}
+
+void Scan::feed(WorkerProcess& worker)
 {
     for (;;) {
         Job job;
         {
             std::unique_lock lock(mutex_);
-            changed_.wait(lock, [&] { return !jobs_.empty() || reading_done_ || interrupted; });
-            if (jobs_.empty())
-                return;
+            worker_wait_.wait(lock, [&] { return !jobs_.empty() || reading_done_ ||
+                                                 worker.gone; });
+            if (worker.gone || jobs_.empty())
+                break;
             job = std::move(jobs_.front());
             jobs_.pop_front();
+            worker.pending.push_back(Pending{job.sequence, job.raw.path, job.raw.index,
+                                             job.raw.offset, job.raw.bytes.size()});
         }
-        Done done = check_one(job);
-        std::lock_guard lock(mutex_);
-        done_.emplace(job.sequence, std::move(done));
-        changed_.notify_all();
+        // A failed send means the worker died; collect() sees that and answers for it.
+        if (!send_frame(worker.socket, encode_job(job)))
+            break;
     }
+    ::shutdown(worker.socket, SHUT_WR);
+}
+
+void Scan::collect(WorkerProcess& worker)
+{
+    for (;;) {
+        std::optional<std::string> frame = read_frame(worker.socket, max_result_frame);
+        std::optional<Done> done = frame ? decode_done(*frame) : std::nullopt;
+        if (!done)
+            break;
+        std::lock_guard lock(mutex_);
+        if (worker.pending.empty() || worker.pending.front().sequence != done->sequence)
+            break;
+        worker.pending.pop_front();
+        bool awaited = done->sequence == next_written_;
+        std::size_t sequence = done->sequence;
+        done_.emplace(sequence, std::move(*done));
+        if (awaited)
+            writer_wait_.notify_one();
+    }
+    {
+        std::lock_guard lock(mutex_);
+        if (worker.pending.empty() && reading_done_ && jobs_.empty()) {
+            worker.gone = true;  // done with everything: a normal end
+            --live_workers_;
+            return;
+        }
+    }
+    worker_gone(worker, "worker process " + std::to_string(worker.pid) + " stopped");
 }
 
 void Scan::write(std::ostream& out, Totals& totals, std::uint64_t total_input_bytes)
 {
+    std::vector<Done> ready;
     for (;;) {
-        Done done;
         {
             std::unique_lock lock(mutex_);
-            changed_.wait_for(lock, progress_interval, [&] {
+            writer_wait_.wait_for(lock, progress_interval, [&] {
                 return done_.count(next_written_) ||
                        (reading_done_ && next_written_ == next_sequence_);
             });
-            auto ready = done_.find(next_written_);
-            if (ready == done_.end()) {
-                if (reading_done_ && next_written_ == next_sequence_)
-                    break;
-                lock.unlock();
-                show_progress(totals, total_input_bytes, false);
-                continue;
+            // Everything ready in order, taken in one go.
+            for (auto next = done_.find(next_written_); next != done_.end();
+                 next = done_.find(next_written_)) {
+                bytes_in_flight_ -= next->second.bytes;
+                ready.push_back(std::move(next->second));
+                done_.erase(next);
+                ++next_written_;
             }
-            done = std::move(ready->second);
-            done_.erase(ready);
-            ++next_written_;
-            changed_.notify_all();
+            if (!ready.empty())
+                reader_wait_.notify_one();
+            else if (reading_done_ && next_written_ == next_sequence_)
+                break;
         }
-        out << done.line << '\n';
-        if (!done.split_problem.empty())
-            print_error(done.split_problem);
-        totals.add(done);
+        for (const Done& done : ready) {
+            out << done.line << '\n';
+            if (!done.split_problem.empty())
+                print_error(done.split_problem);
+            totals.add(done);
+        }
+        ready.clear();
         show_progress(totals, total_input_bytes, false);
     }
     out.flush();
@@ -303,7 +668,8 @@ std::uint64_t input_size(const std::vector<std::string>& paths)
     return total;
 }
 
-void print_summary(const Totals& totals, double seconds, unsigned jobs, std::size_t skipped)
+void print_summary(const Totals& totals, double seconds, unsigned jobs, WorkerKind kind,
+                   std::size_t skipped)
 {
     std::ostream& out = std::cerr;
     char rate[64];
@@ -311,7 +677,8 @@ void print_summary(const Totals& totals, double seconds, unsigned jobs, std::siz
                   seconds > 0 ? static_cast<double>(totals.messages) / seconds : 0.0);
     out << "relaygate scan: " << totals.messages << " messages ("
         << human_bytes(static_cast<double>(totals.bytes)) << ") in " << rate << ", " << jobs
-        << (jobs == 1 ? " worker" : " workers");
+        << (kind == WorkerKind::processes ? " worker process" : " worker thread")
+        << (jobs == 1 ? "" : kind == WorkerKind::processes ? "es" : "s");
     if (skipped)
         out << ", " << skipped << " skipped (--resume)";
     out << '\n';
@@ -366,12 +733,79 @@ std::size_t prepare_resume(const std::string& output)
     return complete;
 }
 
+// --workers auto: processes whenever there is more than one worker. Measured (bench/README.md):
+// threads share OpenSSL's key-decoding locks and the model's lookup mutex, processes share
+// nothing, and the copy of each message over a socket costs less than those locks.
+WorkerKind choose_workers(const std::string& requested, unsigned jobs)
+{
+    if (requested == "threads")
+        return WorkerKind::threads;
+    if (requested == "processes")
+        return WorkerKind::processes;
+    return jobs > 1 ? WorkerKind::processes : WorkerKind::threads;
+}
+
+// Forks the worker processes before any thread of this process exists (a fork copies only
+// the calling thread); each child keeps its own end of one socket pair and nothing else of
+// its siblings.
+std::vector<WorkerProcess> start_worker_processes(Scan& scan, unsigned count)
+{
+    std::vector<WorkerProcess> workers(count);
+    for (unsigned i = 0; i < count; ++i) {
+        int ends[2];
+        if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
+            throw std::runtime_error(std::string("cannot start a worker process: ") + std::strerror(errno));
+        for (int end : ends) {
+            ::setsockopt(end, SOL_SOCKET, SO_SNDBUF, &worker_socket_buffer,
+                         sizeof worker_socket_buffer);
+        }
+        std::fflush(nullptr);
+        pid_t pid = ::fork();
+        if (pid < 0)
+            throw std::runtime_error(std::string("cannot start a worker process: ") + std::strerror(errno));
+        if (pid == 0) {
+            for (unsigned j = 0; j < i; ++j)
+                ::close(workers[j].socket);
+            ::close(ends[0]);
+            scan.serve(ends[1]);
+        }
+        ::close(ends[1]);
+        workers[i].pid = pid;
+        workers[i].socket = ends[0];
+    }
+    scan.expect_workers(count);
+    return workers;
+}
+
+// Waits for the worker processes; a problem with one is one line on stderr.
+bool reap_worker_processes(std::vector<WorkerProcess>& workers)
+{
+    bool all_well = true;
+    for (WorkerProcess& worker : workers) {
+        ::close(worker.socket);
+        int status = 0;
+        while (::waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (WIFSIGNALED(status)) {
+            print_error("worker process " + std::to_string(worker.pid) + " was killed by " +
+                        strsignal(WTERMSIG(status)) + "; its messages have error verdicts");
+            all_well = false;
+        } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+            print_error("worker process " + std::to_string(worker.pid) + " exited with " +
+                        std::to_string(WEXITSTATUS(status)));
+            all_well = false;
+        }
+    }
+    return all_well;
+}
+
 int run_scan(CLI::App& command, ScanOptions& options)
 {
     if (options.resume && options.output.empty())
         throw UsageError("--resume needs -o FILE: the output file records how far a run got");
     if (options.jobs == 0)
         options.jobs = std::max(1u, std::thread::hardware_concurrency());
+    WorkerKind kind = choose_workers(options.workers, options.jobs);
 
     Policy policy = load_effective_policy(options.policy);
     checks::EnvelopeOptions envelope = envelope_from(command, options.envelope);
@@ -400,28 +834,46 @@ int run_scan(CLI::App& command, ScanOptions& options)
     Totals totals;
     auto started = std::chrono::steady_clock::now();
 
+    std::vector<WorkerProcess> processes;
+    if (kind == WorkerKind::processes)
+        processes = start_worker_processes(scan, options.jobs);
+
     std::thread reader([&] { scan.read(stream); });
     std::vector<std::thread> workers;
-    for (unsigned i = 0; i < options.jobs; ++i)
+    for (unsigned i = 0; i < options.jobs && kind == WorkerKind::threads; ++i)
         workers.emplace_back([&] { scan.work(); });
+    for (WorkerProcess& process : processes) {
+        workers.emplace_back([&] { scan.feed(process); });
+        workers.emplace_back([&] { scan.collect(process); });
+    }
     scan.write(out, totals, input_size(options.input.paths));
     reader.join();
     for (auto& worker : workers)
         worker.join();
+    bool workers_well = reap_worker_processes(processes);
 
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                          .count();
     if (!options.quiet)
-        print_summary(totals, seconds, options.jobs, scan.skipped());
+        print_summary(totals, seconds, options.jobs, kind, scan.skipped());
     for (const auto& error : stream.errors())
         print_error(error);
+    if (!out) {
+        print_error("cannot write " + (options.output.empty() ? "standard output"
+                                                              : options.output));
+        return exit_unreadable;
+    }
 
     if (interrupted) {
         print_error("interrupted after " + std::to_string(skip + totals.messages) +
                     " messages; run again with --resume to continue");
         return exit_interrupted;
     }
-    if (!stream.errors().empty())
+    if (scan.workers_lost()) {
+        print_error("every worker process stopped; the messages not read have no verdict");
+        return exit_unreadable;
+    }
+    if (!stream.errors().empty() || !workers_well)
         return exit_unreadable;
     bool matched = (options.fail_on == "reject" && totals.actions.count("reject")) ||
                    (options.fail_on == "quarantine" &&
@@ -440,7 +892,11 @@ void add_scan_command(CLI::App& root, int& exit_code)
     command->add_option("paths", options->input.paths, "Mailboxes, directories or files")
         ->required();
     command->add_option("-j,--jobs", options->jobs,
-                        "Worker threads (default: the number of cores)");
+                        "Workers checking messages at once (default: the number of cores)");
+    command->add_option("--workers", options->workers,
+                        "How workers run: threads, processes, or auto (processes when -j is "
+                        "above 1, since some libraries serialise threads)")
+        ->check(CLI::IsMember({"auto", "threads", "processes"}));
     command->add_option("-o,--output", options->output,
                         "Write the JSON Lines verdicts to FILE instead of standard output");
     command->add_flag("-q,--quiet", options->quiet, "No progress line and no summary");

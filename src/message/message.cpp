@@ -273,21 +273,24 @@ std::string ascii_lower(std::string_view text)
     return lower;
 }
 
+// Copies the runs between line ends whole: this runs over every signed message's body, and a
+// byte at a time it cost as much as the DKIM hashing.
 std::string to_crlf(std::string_view text)
 {
     std::string out;
     out.reserve(text.size() + text.size() / 32);
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '\r') {
-            out += "\r\n";
-            if (i + 1 < text.size() && text[i + 1] == '\n')
-                ++i;
-        } else if (c == '\n') {
-            out += "\r\n";
-        } else {
-            out += c;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        std::size_t end = text.find_first_of("\r\n", i);
+        if (end == std::string_view::npos) {
+            out.append(text.substr(i));
+            break;
         }
+        out.append(text.substr(i, end - i));
+        out += "\r\n";
+        i = end + 1;
+        if (text[end] == '\r' && i < text.size() && text[i] == '\n')
+            ++i;
     }
     return out;
 }

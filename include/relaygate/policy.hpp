@@ -55,6 +55,9 @@ struct Policy {
     struct Auth {
         std::size_t max_dkim_signatures = 10;
         bool allow_rsa_sha1 = false;
+        // How DMARC finds the policy record and organizational domains: "psl" (RFC 7489, the
+        // public suffix list) or "tree-walk" (RFC 9989, the DNS tree walk).
+        std::string dmarc_discovery = "psl";
         unsigned min_rsa_bits = 1024;
     } auth;
 

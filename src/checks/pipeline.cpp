@@ -31,6 +31,13 @@ auth::DkimOptions dkim_options(const Policy& policy)
     return options;
 }
 
+auth::DmarcOptions dmarc_options(const Policy& policy)
+{
+    auth::DmarcOptions options;
+    options.tree_walk = policy.auth.dmarc_discovery == "tree-walk";
+    return options;
+}
+
 std::optional<std::string> header_text(const Message& message, std::string_view name)
 {
     const HeaderField* field = message.first(name);
@@ -64,7 +71,7 @@ Services::Services(const Policy& policy_in, dns::Resolver& resolver_in)
       resolver(resolver_in),
       spf(resolver_in),
       dkim(resolver_in, dkim_options(policy_in)),
-      dmarc(resolver_in)
+      dmarc(resolver_in, dmarc_options(policy_in))
 {
 }
 

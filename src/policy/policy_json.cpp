@@ -70,6 +70,7 @@ std::string policy_to_json(const Policy& policy)
         {"auth",
          {{"max_dkim_signatures", policy.auth.max_dkim_signatures},
           {"allow_rsa_sha1", policy.auth.allow_rsa_sha1},
+          {"dmarc_discovery", policy.auth.dmarc_discovery},
           {"min_rsa_bits", policy.auth.min_rsa_bits}}},
         {"payload",
          {{"uribl", blocklists_json(payload.uribl)},

@@ -139,6 +139,7 @@ private:
 
     Reader text(std::string& target, bool allow_empty = true) const;
     Reader flag(bool& target) const;
+    Reader choice(std::string& target, std::vector<std::string_view> words) const;
     Reader number(double& target) const;
     template <typename Count>
     Reader count(Count& target, Count minimum, Count maximum) const;
@@ -209,6 +210,16 @@ Loader::Reader Loader::text(std::string& target, bool allow_empty) const
     return [this, &target, allow_empty](const Json& value, const std::string& path) {
         expect(value.is_string() && (allow_empty || !value.get<std::string>().empty()), value,
                path, allow_empty ? "a string" : "a non-empty string");
+        target = value.get<std::string>();
+    };
+}
+
+Loader::Reader Loader::choice(std::string& target, std::vector<std::string_view> words) const
+{
+    return [this, &target, words](const Json& value, const std::string& path) {
+        bool known = value.is_string() && std::find(words.begin(), words.end(),
+                                                    value.get<std::string>()) != words.end();
+        expect(known, value, path, "one of " + join(words));
         target = value.get<std::string>();
     };
 }
@@ -429,6 +440,7 @@ Policy Loader::load(const Json& document)
                 {"max_dkim_signatures",
                  count(policy.auth.max_dkim_signatures, std::size_t{1}, std::size_t{100})},
                 {"allow_rsa_sha1", flag(policy.auth.allow_rsa_sha1)},
+                {"dmarc_discovery", choice(policy.auth.dmarc_discovery, {"psl", "tree-walk"})},
                 {"min_rsa_bits", count(policy.auth.min_rsa_bits, 512u, 16384u)},
             });
         }},

@@ -5,6 +5,7 @@
 // exist because some libraries serialise threads: OpenSSL 3 decodes every DKIM key under
 // locks (DEPENDENCIES.md section 4) and the shared model is fetched under a mutex, so two
 // threads do not give two cores' worth of checks (bench/README.md has the figures).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -317,9 +318,12 @@ class Scan {
 public:
     Scan(const ScanOptions& options, const checks::Pipeline& pipeline,
          const checks::EnvelopeOptions& envelope, std::size_t skip)
-        : options_(options), pipeline_(pipeline), envelope_(envelope), skip_(skip)
+        : options_(options), pipeline_(&pipeline), envelope_(envelope), skip_(skip)
     {
     }
+
+    // A worker process checks with a pipeline of its own (see start_worker_processes).
+    void use_pipeline(const checks::Pipeline& pipeline) { pipeline_ = &pipeline; }
 
     void read(MessageStream& stream);
     // A worker thread: checks messages until the queue is empty and reading is done.
@@ -346,7 +350,7 @@ private:
     void show_progress(const Totals& totals, std::uint64_t total_input_bytes, bool final);
 
     const ScanOptions& options_;
-    const checks::Pipeline& pipeline_;
+    const checks::Pipeline* pipeline_;
     const checks::EnvelopeOptions& envelope_;
     std::size_t skip_;
     std::size_t skipped_ = 0;
@@ -403,7 +407,7 @@ Done Scan::check_one(const Job& job) const
     Done done;
     done.sequence = job.sequence;
     auto started = std::chrono::steady_clock::now();
-    Verdict verdict = pipeline_.check(job.raw, envelope_);
+    Verdict verdict = pipeline_->check(job.raw, envelope_);
     done.elapsed_us = std::chrono::duration_cast<std::chrono::microseconds>(
                           std::chrono::steady_clock::now() - started)
                           .count();
@@ -745,29 +749,66 @@ WorkerKind choose_workers(const std::string& requested, unsigned jobs)
     return jobs > 1 ? WorkerKind::processes : WorkerKind::threads;
 }
 
+// What a pipeline is built from; a worker process builds its own from it.
+struct PipelineParts {
+    const DnsOptions& dns;
+    const Policy& policy;
+    checks::PipelineOptions options;
+};
+
+// The worker process: its own resolver and pipeline, so that nothing with a file descriptor
+// or a lock is shared with its siblings (the DNS cache file's flock works per open file, so
+// each process opens it itself). The parent built the same pipeline first and has reported
+// any problem with it, so the child's construction is silenced on stderr.
+[[noreturn]] void run_worker_process(Scan& scan, const PipelineParts& parts, int socket)
+{
+    int saved_stderr = ::dup(STDERR_FILENO);
+    int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null >= 0)
+        ::dup2(null, STDERR_FILENO);
+    try {
+        std::unique_ptr<dns::Resolver> resolver = make_resolver(parts.dns);
+        checks::Pipeline pipeline(parts.policy, *resolver, parts.options);
+        if (saved_stderr >= 0)
+            ::dup2(saved_stderr, STDERR_FILENO);
+        scan.use_pipeline(pipeline);
+        scan.serve(socket);
+    } catch (const std::exception& e) {
+        if (saved_stderr >= 0)
+            ::dup2(saved_stderr, STDERR_FILENO);
+        print_error(std::string("worker process: ") + e.what());
+    }
+    _exit(2);
+}
+
 // Forks the worker processes before any thread of this process exists (a fork copies only
 // the calling thread); each child keeps its own end of one socket pair and nothing else of
 // its siblings.
-std::vector<WorkerProcess> start_worker_processes(Scan& scan, unsigned count)
+std::vector<WorkerProcess> start_worker_processes(Scan& scan, const PipelineParts& parts,
+                                                  unsigned count)
 {
     std::vector<WorkerProcess> workers(count);
     for (unsigned i = 0; i < count; ++i) {
         int ends[2];
         if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
-            throw std::runtime_error(std::string("cannot start a worker process: ") + std::strerror(errno));
+            throw std::runtime_error(std::string("cannot start a worker process: ") +
+                                     std::strerror(errno));
         for (int end : ends) {
             ::setsockopt(end, SOL_SOCKET, SO_SNDBUF, &worker_socket_buffer,
                          sizeof worker_socket_buffer);
         }
         std::fflush(nullptr);
+        std::cout.flush();
+        std::cerr.flush();
         pid_t pid = ::fork();
         if (pid < 0)
-            throw std::runtime_error(std::string("cannot start a worker process: ") + std::strerror(errno));
+            throw std::runtime_error(std::string("cannot start a worker process: ") +
+                                     std::strerror(errno));
         if (pid == 0) {
             for (unsigned j = 0; j < i; ++j)
                 ::close(workers[j].socket);
             ::close(ends[0]);
-            scan.serve(ends[1]);
+            run_worker_process(scan, parts, ends[1]);
         }
         ::close(ends[1]);
         workers[i].pid = pid;
@@ -835,8 +876,10 @@ int run_scan(CLI::App& command, ScanOptions& options)
     auto started = std::chrono::steady_clock::now();
 
     std::vector<WorkerProcess> processes;
-    if (kind == WorkerKind::processes)
-        processes = start_worker_processes(scan, options.jobs);
+    if (kind == WorkerKind::processes) {
+        processes = start_worker_processes(scan, {options.dns, policy, pipeline_options},
+                                           options.jobs);
+    }
 
     std::thread reader([&] { scan.read(stream); });
     std::vector<std::thread> workers;

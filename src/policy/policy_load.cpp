@@ -378,8 +378,14 @@ Loader::Reader Loader::actions(std::map<std::string, std::string>& target) const
     };
 }
 
+// A threshold at or below zero would quarantine or reject mail with no finding at all.
 void Loader::check_thresholds(const Policy& policy) const
 {
+    if (policy.thresholds.quarantine <= 0) {
+        std::ostringstream what;
+        what << "expected a number above 0, got " << policy.thresholds.quarantine;
+        fail("thresholds.quarantine", what.str());
+    }
     if (policy.thresholds.quarantine > policy.thresholds.reject) {
         std::ostringstream what;
         what << "expected a number not below thresholds.quarantine ("
@@ -519,6 +525,10 @@ Policy parse_policy(std::string_view text, const std::string& name)
         auto position = policy_detail::position_of(text, offset);
         throw PolicyError(name + ":" + std::to_string(position.line) + ":" +
                           std::to_string(position.column) + ": " + syntax_problem(error));
+    } catch (const nlohmann::json::exception& error) {
+        // A number out of range ("1e400") carries no position; its text names it.
+        std::string what = error.what();
+        throw PolicyError(name + ": " + what.substr(what.find("] ") + 2));
     }
     return Loader(text, name).load(document);
 }

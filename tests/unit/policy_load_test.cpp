@@ -64,6 +64,10 @@ TEST_CASE("each malformed policy gives one error line naming location and key pa
         {"finding id not in the catalog", "{\"weights\": {\"Relay-Denied\": 3}}",
          "p.json:1:14: weights.Relay-Denied: expected a finding id (relaygate config findings "
          "lists them)"},
+        {"quarantine threshold not above zero", "{\"thresholds\": {\"quarantine\": -5}}",
+         "p.json:1:17: thresholds.quarantine: expected a number above 0, got -5"},
+        {"number out of range", "{\"weights\": {\"spf_fail\": 1e400}}",
+         "p.json: number overflow parsing '1e400'"},
         {"misspelt finding id", "{\"actions\": {\"relay_denid\": \"reject\"}}",
          "p.json:1:14: actions.relay_denid: expected a finding id (relaygate config findings "
          "lists them)"},

@@ -42,6 +42,9 @@ constexpr std::uint64_t read_ahead_bytes = 16u << 20;
 constexpr std::size_t slowest_kept = 5;
 constexpr auto progress_interval = std::chrono::milliseconds(250);
 constexpr int exit_interrupted = 130;
+// Messages not read whole (cut-off mbox, over --max-message-size) named on stderr; past this
+// many, only their number.
+constexpr std::size_t max_read_problems_shown = 20;
 // A worker process's socket buffer: small, so that few messages wait behind a slow one.
 constexpr int worker_socket_buffer = 64 << 10;
 // Bounds on what a worker process sends back (it runs our code, but a bug there must not
@@ -339,6 +342,10 @@ public:
     void expect_workers(std::size_t count) { live_workers_ = count; }
 
     std::size_t skipped() const { return skipped_; }
+    // Messages that were not read whole: each has a verdict with error set, and the scan's
+    // exit status says that not everything was read.
+    const std::vector<std::string>& read_problems() const { return read_problems_; }
+    std::size_t read_problem_count() const { return read_problem_count_; }
     bool workers_lost() const { return workers_lost_; }
 
 private:
@@ -355,6 +362,8 @@ private:
     std::size_t skip_;
     std::size_t skipped_ = 0;
     std::uint64_t skipped_bytes_ = 0;
+    std::vector<std::string> read_problems_;  // written by the reader, read after it ends
+    std::size_t read_problem_count_ = 0;
 
     std::mutex mutex_;
     std::condition_variable reader_wait_;  // room in the read-ahead window
@@ -391,6 +400,9 @@ void Scan::read(MessageStream& stream)
         });
         if (interrupted || workers_lost_)
             break;
+        if (!raw.error.empty() && ++read_problem_count_ <= max_read_problems_shown)
+            read_problems_.push_back(raw.path + "#" + std::to_string(raw.index) + ": " +
+                                     raw.error);
         bytes_in_flight_ += raw.bytes.size();
         jobs_.push_back(Job{next_sequence_++, std::move(raw)});
         raw = RawMessage{};
@@ -855,6 +867,13 @@ int run_scan(CLI::App& command, ScanOptions& options)
     pipeline_options.short_circuit = policy.short_circuit.value_or(false);
     checks::Pipeline pipeline(policy, *resolver, pipeline_options);
 
+    if (!options.split_dir.empty()) {
+        std::error_code error;
+        std::filesystem::create_directories(options.split_dir, error);
+        if (error)
+            throw UsageError("cannot create " + options.split_dir + ": " + error.message());
+    }
+
     std::size_t skip = options.resume ? prepare_resume(options.output) : 0;
     std::ofstream file;
     if (!options.output.empty()) {
@@ -901,6 +920,13 @@ int run_scan(CLI::App& command, ScanOptions& options)
         print_summary(totals, seconds, options.jobs, kind, scan.skipped());
     for (const auto& error : stream.errors())
         print_error(error);
+    for (const auto& problem : scan.read_problems())
+        print_error(problem);
+    if (scan.read_problem_count() > scan.read_problems().size()) {
+        print_error("and " + std::to_string(scan.read_problem_count() -
+                                            scan.read_problems().size()) +
+                    " more messages not read whole");
+    }
     if (!out) {
         print_error("cannot write " + (options.output.empty() ? "standard output"
                                                               : options.output));
@@ -916,7 +942,7 @@ int run_scan(CLI::App& command, ScanOptions& options)
         print_error("every worker process stopped; the messages not read have no verdict");
         return exit_unreadable;
     }
-    if (!stream.errors().empty() || !workers_well)
+    if (!stream.errors().empty() || scan.read_problem_count() > 0 || !workers_well)
         return exit_unreadable;
     bool matched = (options.fail_on == "reject" && totals.actions.count("reject")) ||
                    (options.fail_on == "quarantine" &&

@@ -5,6 +5,7 @@
 #include "checks/findings.hpp"
 
 #include <cstdio>
+#include <mutex>
 
 #include "relaygate/model.hpp"
 
@@ -28,7 +29,13 @@ std::optional<Finding> model_finding(const Message& message, const mime::WalkRes
     try {
         model = model::shared_model(policy.payload.model);
     } catch (const model::Error& error) {
-        // A missing or broken model must not stop mail: said in every verdict, scored 0.
+        // A missing or broken model must not stop mail: said in every verdict, scored 0, and
+        // once on stderr so that an administrator notices.
+        static std::once_flag warned;
+        std::call_once(warned, [&] {
+            std::fprintf(stderr, "relaygate: warning: %s -- checking without the model\n",
+                         error.what());
+        });
         return scored_finding(policy, "payload", "model_unavailable", error.what());
     }
 

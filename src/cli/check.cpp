@@ -39,6 +39,7 @@ int run_check(CLI::App& command, const CheckOptions& options)
     MessageStream stream(paths, reader_options(options.input));
 
     bool matched = false;
+    bool unread = false;
     RawMessage raw;
     while (stream.next(raw)) {
         Verdict verdict = pipeline.check(raw, envelope);
@@ -46,6 +47,7 @@ int run_check(CLI::App& command, const CheckOptions& options)
         if (verdict.error) {
             print_error(raw.path + " message " + std::to_string(raw.index) + ": " +
                         verdict.error->kind + ": " + verdict.error->detail);
+            unread = unread || !raw.error.empty();
         }
         matched = matched || fails(verdict.action, options.fail_on);
     }
@@ -53,7 +55,8 @@ int run_check(CLI::App& command, const CheckOptions& options)
 
     for (const auto& error : stream.errors())
         print_error(error);
-    if (!stream.errors().empty())
+    // A message cut short (too large, an mbox ending mid-message) was not read whole either.
+    if (!stream.errors().empty() || unread)
         return exit_unreadable;
     return matched ? exit_fail_on : exit_ok;
 }

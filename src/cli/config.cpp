@@ -24,11 +24,7 @@ void add_config_command(CLI::App& root, int& exit_code)
         "check", "Validate a policy file; every error names its location and key path");
     check->add_option("file", *check_file, "Policy file")->required();
     check->callback([check_file, &exit_code] {
-        try {
-            load_policy(*check_file);
-        } catch (const PolicyError& e) {
-            throw UsageError(e.what());
-        }
+        load_effective_policy(PolicyOptions{*check_file});
         std::cout << *check_file << ": ok\n";
         exit_code = exit_ok;
     });

@@ -5,6 +5,7 @@
 
 #include "checks/network.hpp"
 #include "cli/cli.hpp"
+#include "relaygate/model.hpp"
 
 namespace relaygate::cli {
 
@@ -19,7 +20,11 @@ void add_dns_options(CLI::App& command, DnsOptions& options)
         ->check(CLI::ExistingFile)
         ->allow_extra_args(false);
     command.add_option("--resolver", options.resolver,
-                       "DNS server for live lookups, ADDR[:PORT] (default: /etc/resolv.conf)");
+                       "DNS server for live lookups, ADDR[:PORT] (default: /etc/resolv.conf)")
+        ->check([](const std::string& value) {
+            return value.empty() ? std::string("expected ADDR[:PORT], got an empty value")
+                                 : std::string();
+        });
     command.add_option("--dns-timeout", options.timeout_seconds,
                        "Seconds to wait for a DNS answer before it is a temperror")
         ->check(CLI::Range(0.01, 120.0))
@@ -74,15 +79,26 @@ void add_policy_options(CLI::App& command, PolicyOptions& options)
     command.add_option("--config", options.config_file, "Policy file (JSON with comments)");
 }
 
+// A model the administrator named must load: scoring silently without it would hide a typo.
+// (The bundled model, when it cannot be found, only costs a warning: see payload_model.cpp.)
 Policy load_effective_policy(const PolicyOptions& options)
 {
     if (options.config_file.empty())
         return default_policy();
+    Policy policy;
     try {
-        return load_policy(options.config_file);
+        policy = load_policy(options.config_file);
     } catch (const PolicyError& e) {
         throw UsageError(e.what());
     }
+    if (!policy.payload.model.empty()) {
+        try {
+            model::shared_model(policy.payload.model);
+        } catch (const model::Error& e) {
+            throw UsageError(options.config_file + ": payload.model: " + e.what());
+        }
+    }
+    return policy;
 }
 
 void add_envelope_options(CLI::App& command, EnvelopeCliOptions& options)

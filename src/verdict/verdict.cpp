@@ -42,6 +42,11 @@ ordered_json envelope_json(const Envelope& envelope)
 ordered_json auth_json(const Verdict& verdict)
 {
     ordered_json dkim = ordered_json::array();
+    // An unsigned message has one DKIM result, none, as RFC 8601's dkim=none says.
+    if (verdict.dkim.empty()) {
+        dkim.push_back({{"result", "none"}, {"domain", ""}, {"selector", ""},
+                        {"algorithm", ""}, {"reason", "no DKIM-Signature field"}});
+    }
     for (const auto& signature : verdict.dkim) {
         dkim.push_back({
             {"result", signature.result},

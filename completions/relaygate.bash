@@ -19,6 +19,7 @@ _relaygate()
         --dns-zone|--config|--dns-cache|--ca-file|--model|-o|--output)
             _filedir; return ;;
         --split|--quarantine) _filedir -d; return ;;
+        --workers) COMPREPLY=($(compgen -W "auto threads processes" -- "$cur")); return ;;
         --spam|--ham) _filedir; return ;;
         --resolver|--client-ip|--helo|--mail-from|--rcpt|--dns-timeout|--dns-retries|\
         --max-message-size|-j|--jobs|--relay|-f|--sender|--hash-bits|--epochs|--target-fpr)
@@ -40,8 +41,8 @@ _relaygate()
         "") COMPREPLY=($(compgen -W "check scan pipe dns config train model --help --version" \
                                    -- "$cur")); return ;;
         check) options="$input $dns $policy $envelope --pretty --fail-on" ;;
-        scan) options="$input $dns $policy $envelope -j --jobs -o --output -q --quiet --pretty
-                       --resume --split --fail-on" ;;
+        scan) options="$input $dns $policy $envelope -j --jobs --workers -o --output -q --quiet
+                       --pretty --resume --split --fail-on" ;;
         pipe) options="$dns $policy -f --sender -i --client-ip --helo --relay --tls --ca-file
                        --quarantine --max-message-size" ;;
         dns)

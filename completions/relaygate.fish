@@ -30,7 +30,8 @@ complete -c relaygate -n "__fish_seen_subcommand_from $envelope_cmds" -l rcpt -x
 complete -c relaygate -n "__fish_seen_subcommand_from check scan" -F
 complete -c relaygate -n "__fish_seen_subcommand_from check scan" -l pretty -d 'Indent the JSON'
 complete -c relaygate -n "__fish_seen_subcommand_from check scan" -l fail-on -x -a 'quarantine reject' -d 'Exit 1 at this action or worse'
-complete -c relaygate -n "__fish_seen_subcommand_from scan" -s j -l jobs -x -d 'Worker threads'
+complete -c relaygate -n "__fish_seen_subcommand_from scan" -s j -l jobs -x -d 'Workers'
+complete -c relaygate -n "__fish_seen_subcommand_from scan" -l workers -x -a 'auto threads processes' -d 'How workers run'
 complete -c relaygate -n "__fish_seen_subcommand_from scan record train" -s o -l output -r -F -d 'Output file'
 complete -c relaygate -n "__fish_seen_subcommand_from scan" -s q -l quiet -d 'No progress and no summary'
 complete -c relaygate -n "__fish_seen_subcommand_from scan" -l resume -d 'Continue an interrupted run'

@@ -72,20 +72,21 @@ void decide(const Policy& policy, Verdict& verdict, bool dns_temporary_failure)
         verdict.action = *decider->hard_action;
         verdict.reason = decider->id + ": " + decider->detail;
     } else {
+        // The reason leads with the finding that weighed most, so that it names what decided.
         const Finding* top = top_scoring_finding(verdict);
-        std::string top_text = top ? " (highest: " + top->id + ": " + top->detail + ")" : "";
+        std::string top_text = top && top->score > 0 ? top->id + ": " + top->detail + " " : "";
+        std::string total = "score " + format_score(verdict.score);
         if (verdict.score >= policy.thresholds.reject) {
             verdict.action = Action::reject;
-            verdict.reason = "score " + format_score(verdict.score) + " >= reject threshold " +
-                             format_score(policy.thresholds.reject) + top_text;
+            verdict.reason = top_text + "(" + total + " >= reject threshold " +
+                             format_score(policy.thresholds.reject) + ")";
         } else if (verdict.score >= policy.thresholds.quarantine) {
             verdict.action = Action::quarantine;
-            verdict.reason = "score " + format_score(verdict.score) +
-                             " >= quarantine threshold " +
-                             format_score(policy.thresholds.quarantine) + top_text;
+            verdict.reason = top_text + "(" + total + " >= quarantine threshold " +
+                             format_score(policy.thresholds.quarantine) + ")";
         } else {
             verdict.action = Action::accept;
-            verdict.reason = "score " + format_score(verdict.score) + " below thresholds";
+            verdict.reason = total + " below thresholds";
         }
     }
 

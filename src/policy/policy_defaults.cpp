@@ -65,7 +65,7 @@ const std::vector<FindingInfo>& finding_catalog()
         {"message_id_duplicate", "header", 1, "", "more than one Message-ID field"},
         {"reply_to_mismatch", "header", 2, "",
          "Reply-To is on another organizational domain than From"},
-        {"reply_to_diversion", "header", 6, "",
+        {"reply_to_diversion", "header", 7, "",
          "From claims to be us (our domain, one of our people or a lookalike) and Reply-To "
          "leads outside organization.domains"},
         {"return_path_mismatch", "header", 0.5, "",

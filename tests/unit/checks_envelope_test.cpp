@@ -125,6 +125,8 @@ TEST_CASE("scores map to actions through the thresholds", "[checks]")
         Verdict verdict = verdict_with({Finding{"header", "some_id", score, "d", std::nullopt}});
         decide(policy, verdict, false);
         CHECK(verdict.action == action);
+        if (action != Action::accept)
+            CHECK(verdict.reason.rfind("some_id: d (score", 0) == 0);
     }
 }
 

@@ -79,12 +79,24 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Lookups in a row a server may leave unanswered before the live resolver counts it as down,
+// and how long it then stays down before one probe lookup is let through.
+constexpr int kDefaultBreakerFailures = 3;
+constexpr std::chrono::milliseconds kDefaultBreakerCooloff{10000};
+
 struct LiveOptions {
     // Empty: the nameservers of /etc/resolv.conf.
     std::string server;
     std::uint16_t port = 53;
     std::chrono::milliseconds timeout{2000};
     int retries = 1;
+
+    // Circuit breaker: after this many lookups in a row that a server left unanswered
+    // (timeout, refused, network error) it counts as down, and lookups to it are a temperror
+    // at once for breaker_cooloff; then one probe lookup is let through, and an answer
+    // brings the server back. 0 turns the breaker off.
+    int breaker_failures = kDefaultBreakerFailures;
+    std::chrono::milliseconds breaker_cooloff = kDefaultBreakerCooloff;
 };
 
 // Parses "ADDR", "ADDR:PORT", "[V6ADDR]:PORT" or "V6ADDR" into options.server/port.

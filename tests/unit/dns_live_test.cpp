@@ -140,6 +140,7 @@ private:
         LiveOptions probe = server->options();
         probe.timeout = 100ms;
         probe.retries = 0;
+        probe.breaker_failures = 0;  // refused until unbound listens: keep asking
         auto resolver = make_live_resolver(probe);
         auto deadline = std::chrono::steady_clock::now() + 10s;
         while (std::chrono::steady_clock::now() < deadline) {

@@ -30,6 +30,9 @@ constexpr int kFirstUnboundPort = 15300;
 constexpr int kLastUnboundPort = 15319;
 constexpr int kFirstSilentPort = 15330;
 constexpr int kLastSilentPort = 15349;
+// Ports of the refused-port and circuit-breaker tests.
+constexpr int kFirstBreakerPort = 15470;
+constexpr int kLastBreakerPort = 15489;
 
 // unbound gets killed by `timeout` after this even if the test process dies first.
 constexpr int kUnboundLifetimeSeconds = 300;
@@ -163,12 +166,13 @@ private:
     std::unique_ptr<ScratchDir> dir_;
 };
 
-// A UDP socket bound on 127.0.0.1 that never reads: queries to it time out.
+// A UDP socket bound on 127.0.0.1 (the first free port of the range) that never reads:
+// queries to it time out.
 class SilentPort {
 public:
-    SilentPort()
+    explicit SilentPort(int first_port = kFirstSilentPort, int last_port = kLastSilentPort)
     {
-        for (int port = kFirstSilentPort; port <= kLastSilentPort && port_ == 0; ++port) {
+        for (int port = first_port; port <= last_port && port_ == 0; ++port) {
             fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
             sockaddr_in address{};
             address.sin_family = AF_INET;
@@ -194,6 +198,17 @@ public:
     int fd() const { return fd_; }
     int port() const { return port_; }
 
+    // How many queries have arrived and not been read yet; reads them.
+    int take_queries()
+    {
+        unsigned char packet[512];
+        int count = 0;
+        while (::recv(fd_, packet, sizeof packet, MSG_DONTWAIT) >= 0) {
+            ++count;
+        }
+        return count;
+    }
+
 protected:
     int fd_ = -1;
     int port_ = 0;
@@ -202,7 +217,11 @@ protected:
 // A UDP server on 127.0.0.1 that answers every query with the given RCODE (and no records).
 class RcodeServer : public SilentPort {
 public:
-    explicit RcodeServer(int rcode) : thread_([this, rcode]() { serve(rcode); }) {}
+    explicit RcodeServer(int rcode, int first_port = kFirstSilentPort,
+                         int last_port = kLastSilentPort)
+        : SilentPort(first_port, last_port), thread_([this, rcode]() { serve(rcode); })
+    {
+    }
     ~RcodeServer()
     {
         stop_ = true;
@@ -249,6 +268,36 @@ private:
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
+
+// A port of the breaker range where nothing listens: queries to it are refused.
+int unused_port()
+{
+    SilentPort probe(kFirstBreakerPort, kLastBreakerPort);
+    return probe.port();
+}
+
+LiveOptions local_options(int port)
+{
+    LiveOptions options;
+    options.server = "127.0.0.1";
+    options.port = static_cast<std::uint16_t>(port);
+    return options;
+}
+
+std::chrono::milliseconds time_lookup(Resolver& resolver, Answer& answer,
+                                      const std::string& name = "example.test")
+{
+    auto start = std::chrono::steady_clock::now();
+    answer = resolver.lookup(name, RecordType::a);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+}
+
+std::string down_detail(int port, int failures, const std::string& when)
+{
+    return "resolver 127.0.0.1:" + std::to_string(port) + " unreachable (" +
+           std::to_string(failures) + " consecutive failures), " + when;
+}
 
 // Skips the test when unbound is not installed; fails it when unbound is there but won't run.
 #define REQUIRE_UNBOUND(server)                                                    \
@@ -412,6 +461,194 @@ TEST_CASE("a server that never answers gives a temperror within timeout times tr
                                   "(2 tries) asking 127.0.0.1:" + std::to_string(silent.port())));
     CHECK(elapsed >= 380ms);
     CHECK(elapsed < 1500ms);
+}
+
+TEST_CASE("a port where nothing listens is a temperror at once, not after the timeout", "[dns]")
+{
+    int port = unused_port();
+    REQUIRE(port != 0);
+    LiveOptions options = local_options(port);
+    options.timeout = 2000ms;
+    options.retries = 1;
+    options.breaker_failures = 0;
+    auto live = make_live_resolver(options);
+
+    Answer answer;
+    auto elapsed = time_lookup(*live, answer);
+
+    CHECK(answer.outcome == Outcome::temperror);
+    CHECK(answer.detail == "connection refused by 127.0.0.1:" + std::to_string(port) +
+                               " (2 tries)");
+    CHECK(elapsed < 200ms);
+}
+
+TEST_CASE("after three unanswered lookups a server is not asked until the cool-off ends",
+          "[dns]")
+{
+    SilentPort silent(kFirstBreakerPort, kLastBreakerPort);
+    REQUIRE(silent.port() != 0);
+    LiveOptions options = local_options(silent.port());
+    options.timeout = 100ms;
+    options.retries = 0;
+    options.breaker_failures = 3;
+    options.breaker_cooloff = 5000ms;
+    auto live = make_live_resolver(options);
+
+    Answer answer;
+    for (int i = 0; i < 3; ++i) {
+        CHECK(time_lookup(*live, answer) >= 90ms);
+        CHECK_THAT(answer.detail, Catch::StartsWith("timeout after "));
+    }
+    CHECK(silent.take_queries() == 3);
+
+    auto elapsed = time_lookup(*live, answer, "other.example.test");
+    CHECK(answer.outcome == Outcome::temperror);
+    CHECK(answer.detail == down_detail(silent.port(), 3, "retrying in 5 s"));
+    CHECK(elapsed < 50ms);
+    CHECK(silent.take_queries() == 0);
+}
+
+TEST_CASE("after the cool-off one probe is let through, and an answer closes the breaker",
+          "[dns]")
+{
+    int port = unused_port();
+    REQUIRE(port != 0);
+    LiveOptions options = local_options(port);
+    options.breaker_failures = 3;
+    options.breaker_cooloff = 300ms;
+    auto live = make_live_resolver(options);
+    const std::string refused = "connection refused by 127.0.0.1:" + std::to_string(port) +
+                                " (2 tries)";
+
+    Answer answer;
+    for (int i = 0; i < 3; ++i) {
+        time_lookup(*live, answer);
+        CHECK(answer.detail == refused);
+    }
+    time_lookup(*live, answer);
+    CHECK(answer.detail == down_detail(port, 3, "retrying in 1 s"));
+
+    // The probe after the cool-off still finds nobody: the breaker opens again at once.
+    std::this_thread::sleep_for(350ms);
+    time_lookup(*live, answer);
+    CHECK(answer.detail == refused);
+    time_lookup(*live, answer);
+    CHECK(answer.detail == down_detail(port, 4, "retrying in 1 s"));
+
+    // The server is back: the next probe gets its answer and lookups go through again.
+    RcodeServer recovered(0, port, port);
+    REQUIRE(recovered.port() == port);
+    std::this_thread::sleep_for(350ms);
+    time_lookup(*live, answer);
+    CHECK(answer.outcome == Outcome::nodata);
+    time_lookup(*live, answer, "other.example.test");
+    CHECK(answer.outcome == Outcome::nodata);
+}
+
+TEST_CASE("a breaker closed by an answer counts unanswered lookups from zero again", "[dns]")
+{
+    int port = unused_port();
+    REQUIRE(port != 0);
+    LiveOptions options = local_options(port);
+    options.breaker_failures = 2;
+    options.breaker_cooloff = 200ms;
+    auto live = make_live_resolver(options);
+    const std::string refused = "connection refused by 127.0.0.1:" + std::to_string(port) +
+                                " (2 tries)";
+
+    Answer answer;
+    time_lookup(*live, answer);
+    time_lookup(*live, answer);
+    {
+        RcodeServer recovered(0, port, port);
+        REQUIRE(recovered.port() == port);
+        std::this_thread::sleep_for(250ms);
+        time_lookup(*live, answer);
+        CHECK(answer.outcome == Outcome::nodata);
+    }
+
+    time_lookup(*live, answer);
+    CHECK(answer.detail == refused);
+    time_lookup(*live, answer);
+    CHECK(answer.detail == refused);
+    time_lookup(*live, answer);
+    CHECK(answer.detail == down_detail(port, 2, "retrying in 1 s"));
+}
+
+TEST_CASE("while the probe of a down server is under way other lookups still fail at once",
+          "[dns]")
+{
+    SilentPort silent(kFirstBreakerPort, kLastBreakerPort);
+    REQUIRE(silent.port() != 0);
+    LiveOptions options = local_options(silent.port());
+    options.timeout = 400ms;
+    options.retries = 0;
+    options.breaker_failures = 1;
+    options.breaker_cooloff = 100ms;
+    auto live = make_live_resolver(options);
+
+    Answer answer;
+    time_lookup(*live, answer);
+    std::this_thread::sleep_for(150ms);
+
+    Answer probe;
+    std::thread prober([&]() { time_lookup(*live, probe, "probe.example.test"); });
+    std::this_thread::sleep_for(100ms);
+    auto elapsed = time_lookup(*live, answer);
+    prober.join();
+
+    CHECK(answer.detail == down_detail(silent.port(), 1, "a retry is under way"));
+    CHECK(elapsed < 50ms);
+    CHECK_THAT(probe.detail, Catch::StartsWith("timeout after "));
+    CHECK(silent.take_queries() == 2);  // the first lookup and the probe, nothing else
+
+    time_lookup(*live, answer);
+    CHECK(answer.detail == down_detail(silent.port(), 2, "retrying in 1 s"));
+}
+
+TEST_CASE("a server that answers with an error RCODE is up and never trips the breaker",
+          "[dns]")
+{
+    RcodeServer servfail(2, kFirstBreakerPort, kLastBreakerPort);
+    REQUIRE(servfail.port() != 0);
+    LiveOptions options = local_options(servfail.port());
+    options.breaker_failures = 1;
+    auto live = make_live_resolver(options);
+
+    for (int i = 0; i < 3; ++i) {
+        Answer answer = live->lookup("example.test", RecordType::txt);
+        CHECK(answer.detail == "SERVFAIL from 127.0.0.1:" + std::to_string(servfail.port()));
+    }
+}
+
+TEST_CASE("threads sharing a resolver whose server is down all get a temperror quickly",
+          "[dns]")
+{
+    int port = unused_port();
+    REQUIRE(port != 0);
+    auto live = make_live_resolver(local_options(port));  // the default 2 s timeout
+    constexpr int kThreads = 4;
+    constexpr int kLookupsPerThread = 50;
+    std::atomic<int> not_temperror{0};
+
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&]() {
+            for (int i = 0; i < kLookupsPerThread; ++i) {
+                Answer answer = live->lookup("n" + std::to_string(i) + ".test", RecordType::a);
+                if (answer.outcome != Outcome::temperror) {
+                    ++not_temperror;
+                }
+            }
+        });
+    }
+    for (std::thread& thread : threads) {
+        thread.join();
+    }
+
+    CHECK(not_temperror == 0);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
 }
 
 TEST_CASE("live lookups are safe from several threads at once", "[dns]")

@@ -4,7 +4,7 @@
 // The workers are threads of this process (the default) or forked worker processes
 // (--workers processes). Processes were built because OpenSSL 3 decodes every DKIM key under
 // locks (DEPENDENCIES.md section 4); measured on the benchmark corpus, threads still scale
-// better (1.8x on 2 cores against 1.5x: the copies over the sockets and the parent's relay
+// better (1.8x on 2 cores against 1.3-1.4x: the copies over the sockets and the parent's relay
 // threads cost more than those locks), so processes are kept for isolation: a worker that
 // crashes costs only its own messages (bench/README.md has the figures).
 #include <fcntl.h>
@@ -751,8 +751,8 @@ std::size_t prepare_resume(const std::string& output)
     return complete;
 }
 
-// --workers auto is threads: on the benchmark (bench/README.md) two threads gave 1.83x one
-// on the corpus and 1.56x on DKIM-signed mail, two processes 1.47x and 1.50x.
+// --workers auto is threads: on the benchmark (bench/README.md) two threads gave 1.81x one
+// on the corpus and 1.75x on DKIM-signed mail, two processes 1.31x and 1.39x.
 WorkerKind choose_workers(const std::string& requested)
 {
     return requested == "processes" ? WorkerKind::processes : WorkerKind::threads;

@@ -157,7 +157,17 @@ private:
         std::size_t level = 0;       // 1 for an archive that is the attachment itself
         std::int64_t declared = 0;   // sizes declared by its entries
         std::size_t attachment_bytes = 0;
+        std::uint64_t inflated = 0;  // bytes its members actually inflated to, kept or not
         bool encrypted_reported = false;
+        bool bomb_reported = false;
+    };
+
+    // What reading one member came to.
+    struct MemberRead {
+        std::uint64_t inflated = 0;    // bytes inflated, kept or not
+        std::uint64_t compressed = 0;  // archive bytes consumed meanwhile
+        bool budget_reached = false;   // the message's kMaxInflatedBytes ran out
+        bool fatal = false;            // the archive cannot be read any further
     };
 
     void inspect(std::string_view name, std::string_view declared_type, std::string_view bytes,
@@ -166,7 +176,12 @@ private:
     void content_hits(std::string_view name, std::string_view declared_type,
                       std::string_view bytes, std::string_view sniffed, std::vector<Hit>& hits);
     void scan_archive(std::string_view bytes, ArchiveState state, std::vector<Hit>& hits);
-    bool read_member(archive* reader, std::string& member, ArchiveState& state);
+    bool read_entries(archive* reader, ArchiveState& state, std::vector<Hit>& hits);
+    MemberRead inflate_member(archive* reader, std::string& member, ArchiveState& state);
+    void read_error(archive* reader, ArchiveState& state);
+    void read_member(archive* reader, std::string& member, const std::string& member_path,
+                     ArchiveState& state);
+    void archive_ratio(const ArchiveState& state);
     void entry_hits(archive* reader, archive_entry* entry, ArchiveState& state,
                     std::vector<Hit>& hits);
     void report(const std::string& id, const std::string& detail);
@@ -290,47 +305,98 @@ void Inspector::inspect(std::string_view name, std::string_view declared_type,
     scan_archive(bytes, state, hits);
 }
 
-// Reads a member up to kMaxMemberKeptBytes, counting inflated bytes against the message's
-// budget; false when reading must stop for the whole archive.
-bool Inspector::read_member(archive* reader, std::string& member, ArchiveState& state)
+// True when inflated bytes came from compressed ones at a bomb's ratio, and are enough to
+// matter (a small, very repetitive file is not a bomb).
+bool bomb_ratio(std::uint64_t inflated, std::uint64_t compressed)
 {
+    return inflated >= kMinBombInflatedBytes &&
+           static_cast<double>(inflated) >=
+               kMaxCompressionRatio * static_cast<double>(std::max<std::uint64_t>(compressed, 1));
+}
+
+// Inflates a member to its end, keeping its first kMaxMemberKeptBytes for inspection and
+// discarding the rest, so that the count of inflated bytes is real; stops where the message's
+// kMaxInflatedBytes budget runs out, so that time stays bounded.
+Inspector::MemberRead Inspector::inflate_member(archive* reader, std::string& member,
+                                                ArchiveState& state)
+{
+    MemberRead read;
+    // The input position moves in read-ahead steps for compressed tar streams, so the share
+    // of one member is approximate there; for zip it is exact.
+    la_int64_t start = archive_filter_bytes(reader, -1);
     std::array<char, kReadChunkBytes> chunk;
-    while (member.size() < kMaxMemberKeptBytes) {
+    for (;;) {
         la_ssize_t got = archive_read_data(reader, chunk.data(), chunk.size());
-        if (got == 0) return true;
+        if (got == 0) break;
         if (got < 0) {
-            const char* error = archive_error_string(reader);
-            std::string text = error ? error : "read error";
-            if (text.find("ncrypt") != std::string::npos ||
-                text.find("assphrase") != std::string::npos) {
-                if (!state.encrypted_reported) report("archive_encrypted", state.path +
-                                                      " holds encrypted entries");
-                state.encrypted_reported = true;
-            } else {
-                report("archive_unreadable", state.path + ": " + shorten(text));
-            }
-            return got != ARCHIVE_FATAL;
+            read_error(reader, state);
+            read.fatal = got == ARCHIVE_FATAL;
+            break;
         }
-        member.append(chunk.data(), static_cast<std::size_t>(got));
-        inflated_ += static_cast<std::uint64_t>(got);
-        if (inflated_ > kMaxInflatedBytes) {
-            if (!inflate_budget_reported_) {
-                report("archive_bomb", state.path + " inflates past " +
-                                           std::to_string(kMaxInflatedBytes) + " bytes");
-            }
-            inflate_budget_reported_ = true;
-            return false;
+        std::size_t size = static_cast<std::size_t>(got);
+        member.append(chunk.data(), std::min(size, kMaxMemberKeptBytes - member.size()));
+        read.inflated += size;
+        inflated_ += size;
+        if (inflated_ >= kMaxInflatedBytes) {
+            read.budget_reached = true;
+            break;
         }
     }
-    // Full to the bound: a bomb when the whole attachment is far smaller than this member.
-    double ratio = static_cast<double>(member.size()) /
-                   static_cast<double>(std::max<std::size_t>(state.attachment_bytes, 1));
-    if (ratio > kMaxCompressionRatio) {
-        report("archive_bomb", state.path + " inflates more than " +
-                                   std::to_string(static_cast<int>(kMaxCompressionRatio)) +
-                                   " times");
+    la_int64_t consumed = archive_filter_bytes(reader, -1) - start;
+    read.compressed = static_cast<std::uint64_t>(std::max<la_int64_t>(consumed, 0));
+    state.inflated += read.inflated;
+    return read;
+}
+
+// A member that cannot be read: encrypted, or damaged.
+void Inspector::read_error(archive* reader, ArchiveState& state)
+{
+    const char* error = archive_error_string(reader);
+    std::string text = error ? error : "read error";
+    if (text.find("ncrypt") != std::string::npos || text.find("assphrase") != std::string::npos) {
+        if (!state.encrypted_reported) report("archive_encrypted", state.path +
+                                              " holds encrypted entries");
+        state.encrypted_reported = true;
+    } else {
+        report("archive_unreadable", state.path + ": " + shorten(text));
     }
-    return true;
+}
+
+// Reads a member and judges its inflation: a bomb when it inflated at kMaxCompressionRatio or
+// more, or when it used up the message's inflate budget (reading then stops for good).
+void Inspector::read_member(archive* reader, std::string& member, const std::string& member_path,
+                            ArchiveState& state)
+{
+    MemberRead read = inflate_member(reader, member, state);
+    if (read.fatal) {
+        // Nothing more of this archive can be read; its entries loop ends at the next header.
+        return;
+    }
+    if (bomb_ratio(read.inflated, read.compressed)) {
+        report("archive_bomb", member_path + " inflates " +
+                                   std::to_string(read.inflated / std::max<std::uint64_t>(
+                                                                     read.compressed, 1)) +
+                                   " times (" + std::to_string(read.inflated) + " bytes from " +
+                                   std::to_string(read.compressed) + ")");
+        state.bomb_reported = true;
+    } else if (read.budget_reached) {
+        report("archive_bomb", state.path + " inflates to " + std::to_string(kMaxInflatedBytes) +
+                                   " bytes or more");
+        state.bomb_reported = true;
+    }
+    inflate_budget_reported_ = inflate_budget_reported_ || read.budget_reached;
+}
+
+// The whole archive against the attachment it came from: many members that are each small
+// can still make a bomb together.
+void Inspector::archive_ratio(const ArchiveState& state)
+{
+    if (state.bomb_reported || !bomb_ratio(state.inflated, state.attachment_bytes)) return;
+    report("archive_bomb", state.path + " inflates " +
+                               std::to_string(state.inflated / std::max<std::uint64_t>(
+                                                                   state.attachment_bytes, 1)) +
+                               " times (" + std::to_string(state.inflated) + " bytes from " +
+                               std::to_string(state.attachment_bytes) + ")");
 }
 
 // One entry: its declared size, encryption, name and (when readable) content.
@@ -353,9 +419,10 @@ void Inspector::entry_hits(archive* reader, archive_entry* entry, ArchiveState& 
     if (archive_entry_size_is_set(entry)) {
         std::int64_t size = archive_entry_size(entry);
         state.declared += std::max<std::int64_t>(size, 0);
-        if (size > kMaxDeclaredEntryBytes || state.declared > kMaxDeclaredArchiveBytes) {
+        if (size >= kMaxDeclaredEntryBytes || state.declared >= kMaxDeclaredArchiveBytes) {
             report("archive_bomb", member_path + " declares " + std::to_string(size) +
                                        " bytes");
+            state.bomb_reported = true;
             readable = false;
         }
     }
@@ -368,7 +435,7 @@ void Inspector::entry_hits(archive* reader, archive_entry* entry, ArchiveState& 
 
     std::vector<Hit> member_hits;
     std::string member;
-    if (readable && !inflate_budget_reported_) read_member(reader, member, state);
+    if (readable && !inflate_budget_reported_) read_member(reader, member, member_path, state);
     if (!readable || member.empty()) {
         name_hits(name, member_hits);
     } else {
@@ -383,36 +450,62 @@ void Inspector::entry_hits(archive* reader, archive_entry* entry, ArchiveState& 
     }
 }
 
+using ArchiveReader = std::unique_ptr<archive, decltype(&archive_read_free)>;
+
+// A libarchive reader over bytes with every filter, and every format it knows (raw_only:
+// only raw, which reads a compressed stream as one file); null when it cannot be opened.
+ArchiveReader open_archive(std::string_view bytes, bool raw_only)
+{
+    ArchiveReader reader(archive_read_new(), archive_read_free);
+    archive_read_support_filter_all(reader.get());
+    if (!raw_only) archive_read_support_format_all(reader.get());
+    archive_read_support_format_raw(reader.get());
+    if (archive_read_open_memory(reader.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
+        reader.reset();
+    }
+    return reader;
+}
+
 // Opens an archive from memory with libarchive (every format and filter it knows, and raw
 // for a lone compressed file) and inspects each entry.
 void Inspector::scan_archive(std::string_view bytes, ArchiveState state, std::vector<Hit>& hits)
 {
-    std::unique_ptr<archive, decltype(&archive_read_free)> reader(archive_read_new(),
-                                                                  archive_read_free);
-    archive_read_support_filter_all(reader.get());
-    archive_read_support_format_all(reader.get());
-    archive_read_support_format_raw(reader.get());
-    if (archive_read_open_memory(reader.get(), bytes.data(), bytes.size()) != ARCHIVE_OK) {
+    ArchiveReader reader = open_archive(bytes, false);
+    if (!reader) {
         report("archive_unreadable", state.path + " cannot be opened as an archive");
         return;
     }
 
+    bool empty = read_entries(reader.get(), state, hits);
+    if (empty && archive_filter_count(reader.get()) > 1) {
+        // A compressed stream that holds no entry at all: zeros, for one, read as an empty
+        // tar, and gunzip would still inflate every byte of them. Read it as one file.
+        ArchiveReader raw = open_archive(bytes, true);
+        if (raw) read_entries(raw.get(), state, hits);
+    }
+    archive_ratio(state);
+}
+
+// Inspects each entry of an open archive, up to kMaxArchiveEntries and while the message's
+// inflate budget lasts; true when the archive ended cleanly without any entry.
+bool Inspector::read_entries(archive* reader, ArchiveState& state, std::vector<Hit>& hits)
+{
     archive_entry* entry = nullptr;
     for (std::size_t count = 0;; ++count) {
-        int status = archive_read_next_header(reader.get(), &entry);
-        if (status == ARCHIVE_EOF) return;
+        int status = archive_read_next_header(reader, &entry);
+        if (status == ARCHIVE_EOF) return count == 0;
         if (status == ARCHIVE_FATAL || count == kMaxArchiveEntries) {
-            const char* error = archive_error_string(reader.get());
+            const char* error = archive_error_string(reader);
             std::string text = error ? error : "too many entries";
             if (text.find("ncrypt") != std::string::npos) {
                 report("archive_encrypted", state.path + " is encrypted");
             } else if (count == 0) {
                 report("archive_unreadable", state.path + ": " + shorten(text));
             }
-            return;
+            return false;
         }
-        entry_hits(reader.get(), entry, state, hits);
-        if (inflate_budget_reported_) return;
+        entry_hits(reader, entry, state, hits);
+        if (inflate_budget_reported_) return false;
     }
 }
 

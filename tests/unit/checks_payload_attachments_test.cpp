@@ -2,6 +2,10 @@
 // and archives, on files made by tests/data/payload/make_samples.py.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -203,4 +207,178 @@ TEST_CASE("garbage that claims to be a zip is unreadable, not a crash", "[checks
     bytes.resize(bytes.size() / 2);
     auto ids = ids_for(attachment("broken.zip", "application/zip", bytes));
     CHECK(std::find(ids.begin(), ids.end(), "archive_unreadable") != ids.end());
+}
+
+namespace {
+
+// Writes the archives of the bomb tests with Python's zipfile (deflate) or gzip, once per
+// test process: each argument after the folder is "FILE MEMBER SIZE zeros|random|hex ...";
+// a FILE ending in .gz is a gzip stream of its one member.
+const char* const kMakeArchives = R"(
+import gzip, os, sys, zipfile
+
+def fill(member, size, kind):
+    left = size
+    while left > 0:
+        n = min(left, 1 << 20)
+        if kind == "zeros":
+            member.write(bytes(n))
+        elif kind == "random":
+            member.write(os.urandom(n))
+        else:
+            member.write(os.urandom(n // 2 + 1).hex()[:n].encode())
+        left -= n
+
+folder = sys.argv[1]
+for line in sys.argv[2:]:
+    words = line.split()
+    path = os.path.join(folder, words[0])
+    if path.endswith(".gz"):
+        with gzip.open(path, "wb") as member:
+            fill(member, int(words[2]), words[3])
+        continue
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(1, len(words), 3):
+            with archive.open(words[i], "w", force_zip64=True) as member:
+                fill(member, int(words[i + 1]), words[i + 2])
+)";
+
+constexpr std::uint64_t kMiB = 1u << 20;
+
+// The generated archives, removed with the test process's last static.
+class GeneratedZips {
+public:
+    static GeneratedZips& instance()
+    {
+        static GeneratedZips zips;
+        return zips;
+    }
+
+    ~GeneratedZips() { std::filesystem::remove_all(folder_); }
+
+    std::string read(const std::string& name) const
+    {
+        std::ifstream in(folder_ / name, std::ios::binary);
+        REQUIRE(in);
+        std::ostringstream out;
+        out << in.rdbuf();
+        return out.str();
+    }
+
+    bool made() const { return made_; }
+
+private:
+    GeneratedZips()
+        : folder_(std::filesystem::temp_directory_path() /
+                  ("relaygate-bombs-" + std::to_string(::getpid())))
+    {
+        std::filesystem::create_directories(folder_);
+        std::ofstream(folder_ / "make.py") << kMakeArchives;
+        std::string many = "many.zip";
+        for (int i = 0; i < 30; ++i) {
+            many += " part" + std::to_string(i) + ".bin " + std::to_string(kMiB) + " zeros";
+        }
+        const std::vector<std::string> specs = {
+            "z180.zip zeros.bin " + std::to_string(180 * kMiB) + " zeros",
+            "z200.zip zeros.bin " + std::to_string(200 * kMiB) + " zeros",
+            "z1g.zip zeros.bin " + std::to_string(1024 * kMiB) + " zeros",
+            "random.zip random.bin " + std::to_string(2 * kMiB) + " random",
+            "hex.zip dump.txt " + std::to_string(20 * kMiB) + " hex",
+            "mixed.zip a.bin " + std::to_string(3 * kMiB) + " random zeros.bin " +
+                std::to_string(100 * kMiB) + " zeros b.bin " + std::to_string(kMiB) + " random",
+            many,
+            "z180.gz data " + std::to_string(180 * kMiB) + " zeros",
+        };
+        std::string command = "/usr/bin/python3 " + (folder_ / "make.py").string() + " " +
+                              folder_.string();
+        for (const std::string& spec : specs) command += " '" + spec + "'";
+        made_ = std::system(command.c_str()) == 0;
+    }
+
+    std::filesystem::path folder_;
+    bool made_ = false;
+};
+
+// Checking any one attachment, bombs included, takes no longer than this.
+constexpr auto kMaxCheckTime = std::chrono::seconds(3);
+
+}  // namespace
+
+TEST_CASE("one-member zips of 180 MiB, 200 MiB and 1 GiB of zeros are bombs, found quickly",
+          "[checks]")
+{
+    GeneratedZips& zips = GeneratedZips::instance();
+    REQUIRE(zips.made());
+    struct Row {
+        const char* file;
+        const char* detail_start;  // how the finding explains itself
+    };
+    const Row rows[] = {
+        // Inflated to the message budget (128 MiB) at about a thousandfold.
+        {"z180.zip", "z180.zip > zeros.bin inflates "},
+        {"z200.zip", "z200.zip > zeros.bin inflates "},
+        // Exactly kMaxDeclaredEntryBytes: a bomb by its declared size, never inflated.
+        {"z1g.zip", "z1g.zip > zeros.bin declares 1073741824 bytes"},
+    };
+    for (const Row& row : rows) {
+        DYNAMIC_SECTION(row.file)
+        {
+            std::string bytes = zips.read(row.file);
+            auto start = std::chrono::steady_clock::now();
+            auto findings = findings_for(attachment(row.file, "application/zip", bytes));
+            auto elapsed = std::chrono::steady_clock::now() - start;
+
+            REQUIRE(findings.size() == 1);
+            CHECK(findings[0].id == "archive_bomb");
+            CHECK_THAT(findings[0].detail, Catch::StartsWith(row.detail_start));
+            CHECK(elapsed < kMaxCheckTime);
+        }
+    }
+}
+
+TEST_CASE("a zeros member among incompressible ones is a bomb by its own ratio", "[checks]")
+{
+    // The archive as a whole inflates only about 25 times; the zeros member a thousandfold.
+    GeneratedZips& zips = GeneratedZips::instance();
+    REQUIRE(zips.made());
+    auto findings = findings_for(attachment("mixed.zip", "application/zip",
+                                            zips.read("mixed.zip")));
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "archive_bomb");
+    CHECK_THAT(findings[0].detail, Catch::StartsWith("mixed.zip > zeros.bin inflates "));
+}
+
+TEST_CASE("many small members that together inflate a hundredfold are a bomb", "[checks]")
+{
+    // Each member (1 MiB) is below kMinBombInflatedBytes; the archive (30 MiB) is not.
+    GeneratedZips& zips = GeneratedZips::instance();
+    REQUIRE(zips.made());
+    auto findings = findings_for(attachment("many.zip", "application/zip",
+                                            zips.read("many.zip")));
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "archive_bomb");
+    CHECK_THAT(findings[0].detail, Catch::StartsWith("many.zip inflates "));
+    CHECK_THAT(findings[0].detail, Catch::Contains("(31457280 bytes from "));
+}
+
+TEST_CASE("zips of random bytes and of text that compresses only a few times are no bombs",
+          "[checks]")
+{
+    GeneratedZips& zips = GeneratedZips::instance();
+    REQUIRE(zips.made());
+    CHECK(ids_for(attachment("random.zip", "application/zip", zips.read("random.zip")))
+              .empty());
+    CHECK(ids_for(attachment("hex.zip", "application/zip", zips.read("hex.zip"))).empty());
+}
+
+TEST_CASE("a gzip stream of zeros, which libarchive reads as an empty tar, is still a bomb",
+          "[checks]")
+{
+    GeneratedZips& zips = GeneratedZips::instance();
+    REQUIRE(zips.made());
+    auto findings = findings_for(attachment("z180.gz", "application/gzip", zips.read("z180.gz")));
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].id == "archive_bomb");
+    // The member is named after the file name the gzip header keeps ("z180").
+    CHECK_THAT(findings[0].detail, Catch::StartsWith("z180.gz > z180 inflates "));
 }

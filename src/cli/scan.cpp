@@ -30,6 +30,8 @@
 #include <optional>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/cli.hpp"
 #include "relaygate/relay.hpp"
 
@@ -316,14 +318,22 @@ struct WorkerProcess {
 
 // ---- the scan ----
 
+// How far an interrupted run got: the number of complete verdicts in its output file and the
+// source of the last one, which must be the same message in this run's inputs.
+struct ResumePoint {
+    std::size_t done = 0;
+    std::string last_path;
+    std::size_t last_index = 0;
+};
+
 // Everything the reader, the workers and the writer share. One mutex guards the queue, the
 // reorder map and the counters; each kind of waiter has its own condition, so that a
 // finished message wakes the writer only when it is the one the writer waits for.
 class Scan {
 public:
     Scan(const ScanOptions& options, const checks::Pipeline& pipeline,
-         const checks::EnvelopeOptions& envelope, std::size_t skip)
-        : options_(options), pipeline_(&pipeline), envelope_(envelope), skip_(skip)
+         const checks::EnvelopeOptions& envelope, ResumePoint skip)
+        : options_(options), pipeline_(&pipeline), envelope_(envelope), skip_(std::move(skip))
     {
     }
 
@@ -344,6 +354,8 @@ public:
     void expect_workers(std::size_t count) { live_workers_ = count; }
 
     std::size_t skipped() const { return skipped_; }
+    // Set when --resume was given other inputs than the run it continues.
+    const std::string& resume_mismatch() const { return resume_mismatch_; }
     // Messages that were not read whole: each has a verdict with error set, and the scan's
     // exit status says that not everything was read.
     const std::vector<std::string>& read_problems() const { return read_problems_; }
@@ -361,8 +373,9 @@ private:
     const ScanOptions& options_;
     const checks::Pipeline* pipeline_;
     const checks::EnvelopeOptions& envelope_;
-    std::size_t skip_;
+    ResumePoint skip_;
     std::size_t skipped_ = 0;
+    std::string resume_mismatch_;
     std::uint64_t skipped_bytes_ = 0;
     std::vector<std::string> read_problems_;  // written by the reader, read after it ends
     std::size_t read_problem_count_ = 0;
@@ -388,9 +401,17 @@ void Scan::read(MessageStream& stream)
     std::size_t window = read_ahead_per_worker * std::max(1u, options_.jobs);
     RawMessage raw;
     while (!interrupted && stream.next(raw)) {
-        if (skipped_ < skip_) {
+        if (skipped_ < skip_.done) {
             ++skipped_;
             skipped_bytes_ += raw.bytes.size();
+            if (skipped_ == skip_.done &&
+                (raw.path != skip_.last_path || raw.index != skip_.last_index)) {
+                resume_mismatch_ = "the output ends with the verdict of " + skip_.last_path +
+                                   "#" + std::to_string(skip_.last_index) + ", but message " +
+                                   std::to_string(skipped_) + " of these inputs is " +
+                                   raw.path + "#" + std::to_string(raw.index);
+                break;
+            }
             continue;
         }
         std::unique_lock lock(mutex_);
@@ -409,6 +430,11 @@ void Scan::read(MessageStream& stream)
         jobs_.push_back(Job{next_sequence_++, std::move(raw)});
         raw = RawMessage{};
         worker_wait_.notify_one();
+    }
+    if (resume_mismatch_.empty() && !interrupted && skipped_ < skip_.done) {
+        resume_mismatch_ = "the output has " + std::to_string(skip_.done) +
+                           " verdicts, but these inputs hold only " + std::to_string(skipped_) +
+                           " messages";
     }
     std::lock_guard lock(mutex_);
     reading_done_ = true;
@@ -728,27 +754,46 @@ void print_summary(const Totals& totals, double seconds, unsigned jobs, WorkerKi
     out << '\n';
 }
 
+// The source of a verdict line: "source":{"path":...,"index":N}.
+bool verdict_source(const std::string& line, std::string& path, std::size_t& index)
+{
+    auto verdict = nlohmann::json::parse(line, nullptr, false);
+    if (verdict.is_discarded() || !verdict.contains("source"))
+        return false;
+    const auto& source = verdict["source"];
+    if (!source.contains("path") || !source["path"].is_string() || !source.contains("index") ||
+        !source["index"].is_number_unsigned())
+        return false;
+    path = source["path"].get<std::string>();
+    index = source["index"].get<std::size_t>();
+    return true;
+}
+
 // With --resume, the output file is the record of how far an earlier run got: its complete
 // lines are messages already checked. A partial last line (the run was killed mid-write) is
-// cut off.
-std::size_t prepare_resume(const std::string& output)
+// cut off. The last complete line names the message the inputs must have at that place.
+ResumePoint prepare_resume(const std::string& output)
 {
+    ResumePoint point;
     std::fstream file(output, std::ios::in | std::ios::binary);
     if (!file)
-        return 0;
-    std::size_t complete = 0;
+        return point;
     std::uint64_t complete_bytes = 0, position = 0;
+    std::string last_line;
     for (std::string line; std::getline(file, line);) {
         position += line.size();
         if (file.eof())
             break;
         position += 1;
-        complete += 1;
+        point.done += 1;
         complete_bytes = position;
+        last_line = std::move(line);
     }
     file.close();
+    if (point.done > 0 && !verdict_source(last_line, point.last_path, point.last_index))
+        throw UsageError("--resume: the last line of " + output + " is not a verdict");
     std::filesystem::resize_file(output, complete_bytes);
-    return complete;
+    return point;
 }
 
 // --workers auto is threads: on the benchmark (bench/README.md) two threads gave 1.81x one
@@ -871,7 +916,7 @@ int run_scan(CLI::App& command, ScanOptions& options)
             throw UsageError("cannot create " + options.split_dir + ": " + error.message());
     }
 
-    std::size_t skip = options.resume ? prepare_resume(options.output) : 0;
+    ResumePoint skip = options.resume ? prepare_resume(options.output) : ResumePoint{};
     std::ofstream file;
     if (!options.output.empty()) {
         file.open(options.output, std::ios::binary | (options.resume ? std::ios::app
@@ -930,8 +975,13 @@ int run_scan(CLI::App& command, ScanOptions& options)
         return exit_unreadable;
     }
 
+    if (!scan.resume_mismatch().empty()) {
+        print_error("--resume: " + scan.resume_mismatch() +
+                    "; give the inputs of the interrupted run, in the same order");
+        return exit_usage;
+    }
     if (interrupted) {
-        print_error("interrupted after " + std::to_string(skip + totals.messages) +
+        print_error("interrupted after " + std::to_string(skip.done + totals.messages) +
                     " messages; run again with --resume to continue");
         return exit_interrupted;
     }

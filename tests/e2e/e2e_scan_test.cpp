@@ -137,6 +137,30 @@ TEST_CASE("scan --resume after a cut-off output file continues exactly where it 
         CHECK(identity(got[i]) == identity(expected[i]));
 }
 
+TEST_CASE("scan --resume refuses inputs other than those of the run it continues",
+          "[e2e][scan]")
+{
+    std::string dir = temp_dir();
+    write_file(dir + "/in.mbox", mbox_of(kMessages));
+    write_file(dir + "/other.mbox", mbox_of(kMessages));
+    Run first = run_relaygate(scan_args({"-o", dir + "/out.jsonl", dir + "/in.mbox"}));
+    REQUIRE(first.status == 0);
+    std::string written = read_file(dir + "/out.jsonl");
+
+    Run other = run_relaygate(scan_args({"--resume", "-o", dir + "/out.jsonl",
+                                         dir + "/other.mbox"}));
+    CHECK(other.status == 2);
+    CHECK(other.err.find("--resume: the output ends with the verdict of " + dir + "/in.mbox#") !=
+          std::string::npos);
+    CHECK(read_file(dir + "/out.jsonl") == written);
+
+    write_file(dir + "/short.mbox", mbox_of(3));
+    Run fewer = run_relaygate(scan_args({"--resume", "-o", dir + "/out.jsonl",
+                                         dir + "/short.mbox"}));
+    CHECK(fewer.status == 2);
+    CHECK(fewer.err.find("these inputs hold only 3 messages") != std::string::npos);
+}
+
 TEST_CASE("scan --split files every message into a Maildir named by its action", "[e2e][scan]")
 {
     std::string dir = temp_dir();

@@ -663,6 +663,9 @@ Answer LiveResolver::read_reply(ldns_resolver* resolver, const std::vector<std::
 }
 
 // The question again over TCP, through ldns's own transport, for an answer too big for UDP.
+// TODO: ldns asks every nameserver of the resolver in its order here, those the breaker counts
+// as down included; tolerated because only a truncated UDP answer leads here, and that answer
+// came from a server that is up (the first one, with --resolver or a sane resolv.conf).
 Answer LiveResolver::ask_over_tcp(ldns_resolver* resolver, const ldns_rdf* qname,
                                   ldns_rr_type type, const std::string& server)
 {

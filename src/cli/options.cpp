@@ -56,8 +56,10 @@ std::unique_ptr<dns::Resolver> make_resolver(const DnsOptions& options)
     live.timeout = std::chrono::milliseconds(
         static_cast<long>(std::lround(options.timeout_seconds * 1000)));
     live.retries = options.retries;
+    // Live answers are kept in memory for their TTL, so that a run asks for each name and type
+    // once per TTL however many messages need it; --dns cached also keeps them across runs.
     if (mode == "live")
-        return dns::make_live_resolver(live);
+        return dns::make_cached_resolver(dns::make_live_resolver(live), "");
     std::string cache_file = default_cache_path(options.cache_file);
     std::error_code ignored;  // an unusable directory is reported by the cache itself
     std::filesystem::create_directories(std::filesystem::path(cache_file).parent_path(), ignored);

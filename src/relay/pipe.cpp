@@ -27,17 +27,6 @@ std::string one_line(std::string_view text, std::size_t limit) {
     return out;
 }
 
-// The verdict's action as the log and the header spell it.
-std::string_view action_word(Action action) {
-    switch (action) {
-    case Action::accept: return "accept";
-    case Action::quarantine: return "quarantine";
-    case Action::reject: return "reject";
-    case Action::tempfail: return "tempfail";
-    }
-    return "tempfail";
-}
-
 // A log value: a bare token when it is one, else quoted with \" and \\ escaped.
 std::string log_value(std::string_view text) {
     auto clean = one_line(text, max_logged_value);
@@ -209,7 +198,7 @@ int run_pipe(const PipeRequest& request, std::ostream& err) {
 std::string pipe_log_line(const PipeRequest& request, const PipeResult& result) {
     std::string line = request.message_id.empty() ? "NOQUEUE" : log_value(request.message_id);
     line += " pipe: action=";
-    line += action_word(request.action);
+    line += to_string(request.action);
     line += " result=" + log_value(result.disposition);
     line += " exit=" + std::to_string(result.exit_code);
     if (result.delivery) {

@@ -15,15 +15,6 @@ struct CheckOptions {
     std::string fail_on;
 };
 
-bool fails(Action action, const std::string& fail_on)
-{
-    if (fail_on == "reject")
-        return action == Action::reject;
-    if (fail_on == "quarantine")
-        return action == Action::reject || action == Action::quarantine;
-    return false;
-}
-
 int run_check(CLI::App& command, const CheckOptions& options)
 {
     Policy policy = load_effective_policy(options.policy);
@@ -49,7 +40,7 @@ int run_check(CLI::App& command, const CheckOptions& options)
                         verdict.error->kind + ": " + verdict.error->detail);
             unread = unread || !raw.error.empty();
         }
-        matched = matched || fails(verdict.action, options.fail_on);
+        matched = matched || fail_on_matches(options.fail_on, verdict.action);
     }
     std::cout.flush();
 

@@ -64,6 +64,9 @@ struct InputOptions {
 void add_input_options(CLI::App& command, InputOptions& options);
 ReaderOptions reader_options(const InputOptions& options);
 
+// --fail-on: true when action is fail_on ("quarantine" or "reject") or worse.
+bool fail_on_matches(const std::string& fail_on, Action action);
+
 // Subcommands. Each registers itself; its callback sets exit_code.
 void add_check_command(CLI::App& root, int& exit_code);
 void add_dns_command(CLI::App& root, int& exit_code);

@@ -127,6 +127,15 @@ checks::EnvelopeOptions envelope_from(CLI::App& command, const EnvelopeCliOption
     return envelope;
 }
 
+bool fail_on_matches(const std::string& fail_on, Action action)
+{
+    if (fail_on == "reject")
+        return action == Action::reject;
+    if (fail_on == "quarantine")
+        return action == Action::reject || action == Action::quarantine;
+    return false;
+}
+
 void add_input_options(CLI::App& command, InputOptions& options)
 {
     command.add_option("--mbox-format", options.mbox_format,

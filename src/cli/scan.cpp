@@ -991,9 +991,9 @@ int run_scan(CLI::App& command, ScanOptions& options)
     }
     if (!stream.errors().empty() || scan.read_problem_count() > 0 || !workers_well)
         return exit_unreadable;
-    bool matched = (options.fail_on == "reject" && totals.actions.count("reject")) ||
-                   (options.fail_on == "quarantine" &&
-                    (totals.actions.count("reject") || totals.actions.count("quarantine")));
+    bool matched = false;
+    for (const auto& [word, count] : totals.actions)
+        matched = matched || fail_on_matches(options.fail_on, *parse_action(word));
     return matched ? exit_fail_on : exit_ok;
 }
 

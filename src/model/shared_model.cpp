@@ -74,6 +74,14 @@ std::vector<std::string> default_model_candidates()
 
 std::shared_ptr<const Model> shared_model(const std::string& configured)
 {
+    // Each thread remembers the model it was last given, so that scoring a message takes no
+    // lock (a loaded model is never replaced).
+    thread_local std::string last_configured;
+    thread_local std::shared_ptr<const Model> last_model;
+    if (last_model && configured == last_configured) {
+        return last_model;
+    }
+
     // Loading happens under the lock: the first message waits for it once, the others find it
     // done. Failures are kept too, so that a missing file is not searched for per message.
     static std::mutex lock;
@@ -86,7 +94,9 @@ std::shared_ptr<const Model> shared_model(const std::string& configured)
     if (const auto* error = std::get_if<std::string>(&found->second)) {
         throw Error(*error);
     }
-    return std::get<std::shared_ptr<const Model>>(found->second);
+    last_configured = configured;
+    last_model = std::get<std::shared_ptr<const Model>>(found->second);
+    return last_model;
 }
 
 double finding_score(double probability, double threshold)

@@ -29,33 +29,17 @@ char ascii_lower_char(char c)
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-// Appends one word (lowercased, length rules applied) to words.
-void emit_word(std::string_view raw, std::vector<std::string>& words)
+// Calls on_word with each word of text as written (any length; the caller applies the
+// length rules). A word runs over word bytes and over joiners followed by a word byte.
+template <typename OnWord>
+void for_each_word(std::string_view text, OnWord&& on_word)
 {
-    if (raw.size() < 2) {
-        return;
-    }
-    if (raw.size() > max_word_bytes) {
-        words.emplace_back("<long>");
-        return;
-    }
-    std::string word(raw);
-    std::transform(word.begin(), word.end(), word.begin(), ascii_lower_char);
-    words.push_back(std::move(word));
-}
-
-}  // namespace
-
-std::vector<std::string> tokenize(std::string_view text)
-{
-    std::vector<std::string> words;
     std::size_t i = 0;
     while (i < text.size()) {
         if (!is_word_byte(static_cast<unsigned char>(text[i]))) {
             ++i;
             continue;
         }
-        // A word runs over word bytes and over joiners that are followed by a word byte.
         std::size_t end = i;
         while (end < text.size()) {
             auto c = static_cast<unsigned char>(text[end]);
@@ -68,9 +52,30 @@ std::vector<std::string> tokenize(std::string_view text)
                 break;
             }
         }
-        emit_word(text.substr(i, end - i), words);
+        on_word(text.substr(i, end - i));
         i = end;
     }
+}
+
+constexpr std::string_view long_word = "<long>";
+
+}  // namespace
+
+std::vector<std::string> tokenize(std::string_view text)
+{
+    std::vector<std::string> words;
+    for_each_word(text, [&](std::string_view raw) {
+        if (raw.size() < 2) {
+            return;
+        }
+        if (raw.size() > max_word_bytes) {
+            words.emplace_back(long_word);
+            return;
+        }
+        std::string word(raw);
+        std::transform(word.begin(), word.end(), word.begin(), ascii_lower_char);
+        words.push_back(std::move(word));
+    });
     return words;
 }
 
@@ -296,13 +301,18 @@ std::uint64_t mix(std::uint64_t x)
     return x;
 }
 
+// The FNV-1a state after a namespace and its separator: every token of that namespace
+// continues from it.
+std::uint64_t namespace_state(std::string_view name_space)
+{
+    return fnv1a(std::string_view("\x1f", 1), fnv1a(name_space, fnv_offset));
+}
+
 }  // namespace
 
 std::uint64_t hash_token(std::string_view name_space, std::string_view token)
 {
-    std::uint64_t hash = fnv1a(name_space, fnv_offset);
-    hash = fnv1a(std::string_view("\x1f", 1), hash);
-    return mix(fnv1a(token, hash));
+    return mix(fnv1a(token, namespace_state(name_space)));
 }
 
 bool in_test_split(std::string_view file_name)
@@ -329,44 +339,118 @@ void FeatureBuilder::add(std::string_view name_space, std::string_view token)
     add_hash(hash_token(name_space, token), block_of(name_space));
 }
 
+// The same words and hashes as hash_token over tokenize(text), without a string per word:
+// each word is lowercased as it is hashed.
 void FeatureBuilder::add_text(std::string_view name_space, std::string_view text,
                               bool with_pairs)
 {
     Block block = block_of(name_space);
-    std::vector<std::string> words = tokenize(text);
+    std::uint64_t prefix = namespace_state(name_space);
+    std::uint64_t long_hash = mix(fnv1a(long_word, prefix));
+    bool pairs = config_.bigrams && with_pairs;
+    bool first = true;
     std::uint64_t previous = 0;
-    for (std::size_t i = 0; i < words.size(); ++i) {
-        std::uint64_t hash = hash_token(name_space, words[i]);
+    for_each_word(text, [&](std::string_view raw) {
+        if (raw.size() < 2) {
+            return;
+        }
+        std::uint64_t hash = long_hash;
+        if (raw.size() <= max_word_bytes) {
+            hash = prefix;
+            for (char c : raw) {
+                hash ^= static_cast<unsigned char>(ascii_lower_char(c));
+                hash *= fnv_prime;
+            }
+            hash = mix(hash);
+        }
         add_hash(hash, block);
         // A bigram's hash combines its words' hashes: no string is built per pair.
-        if (config_.bigrams && with_pairs && i > 0) {
+        if (pairs && !first) {
             add_hash(mix(previous * 31 + hash + 0x9e3779b97f4a7c15ull), block);
         }
         previous = hash;
+        first = false;
+    });
+}
+
+namespace {
+
+// Sorts occurrence keys (the block bit above a bucket of at most max_hash_bits bits): a
+// comparison sort for the few hundred of a usual message, two passes of a 12-bit radix sort
+// (linear, but with two 4096-entry count tables to clear and sum) for long ones.
+void sort_keys(std::vector<std::uint32_t>& keys)
+{
+    constexpr std::size_t small = 4096;
+    if (keys.size() <= small) {
+        std::sort(keys.begin(), keys.end());
+        return;
+    }
+    constexpr unsigned digit_bits = 12;
+    static_assert(2 * digit_bits >= max_hash_bits + 1, "two digits cover a key");
+    constexpr std::size_t digits = std::size_t{1} << digit_bits;
+    std::vector<std::uint32_t> buffer(keys.size());
+    std::vector<std::uint32_t> counts(digits);
+    for (unsigned shift : {0u, digit_bits}) {
+        std::fill(counts.begin(), counts.end(), 0);
+        for (std::uint32_t key : keys) {
+            ++counts[(key >> shift) & (digits - 1)];
+        }
+        std::uint32_t position = 0;
+        for (std::uint32_t& count : counts) {
+            std::uint32_t here = count;
+            count = position;
+            position += here;
+        }
+        for (std::uint32_t key : keys) {
+            buffer[counts[(key >> shift) & (digits - 1)]++] = key;
+        }
+        keys.swap(buffer);
     }
 }
+
+// log(1 + count), from a table for the small counts nearly every feature has.
+double count_weight(std::size_t count)
+{
+    constexpr std::size_t tabled = 64;
+    static const std::array<double, tabled> table = [] {
+        std::array<double, tabled> weights{};
+        for (std::size_t k = 0; k < tabled; ++k) {
+            weights[k] = std::log1p(static_cast<double>(k));
+        }
+        return weights;
+    }();
+    return count < tabled ? table[count] : std::log1p(static_cast<double>(count));
+}
+
+}  // namespace
 
 FeatureVector FeatureBuilder::finish() const
 {
     // Occurrences sorted by block, then bucket: each run is one feature of one block.
-    std::vector<std::uint64_t> sorted = occurrences_;
-    std::sort(sorted.begin(), sorted.end());
+    std::uint32_t header_bit = std::uint32_t{1} << config_.hash_bits;
+    std::vector<std::uint32_t> sorted;
+    sorted.reserve(occurrences_.size());
+    for (std::uint64_t occurrence : occurrences_) {
+        std::uint32_t bucket = static_cast<std::uint32_t>(occurrence);
+        sorted.push_back((occurrence >> 32) != 0 ? (bucket | header_bit) : bucket);
+    }
+    sort_keys(sorted);
+
     struct Item {
         std::uint32_t bucket;
-        bool header;
         double value;
     };
-    std::vector<Item> items;
+    std::vector<Item> items[2];
     double squares[2] = {0, 0};
     for (std::size_t i = 0; i < sorted.size();) {
         std::size_t run = i;
         while (run < sorted.size() && sorted[run] == sorted[i]) {
             ++run;
         }
-        bool header = (sorted[i] >> 32) != 0;
-        double value = std::log1p(static_cast<double>(run - i));
-        items.push_back({static_cast<std::uint32_t>(sorted[i]), header, value});
-        squares[header ? 1 : 0] += value * value;
+        int block = (sorted[i] & header_bit) != 0 ? 1 : 0;
+        double value = count_weight(run - i);
+        items[block].push_back({sorted[i] & (header_bit - 1), value});
+        squares[block] += value * value;
         i = run;
     }
 
@@ -378,12 +462,17 @@ FeatureVector FeatureBuilder::finish() const
         }
     }
 
-    // Merged by bucket; a bucket used by both blocks adds up.
-    std::sort(items.begin(), items.end(),
-              [](const Item& a, const Item& b) { return a.bucket < b.bucket; });
+    // The two blocks, each in bucket order, merged; a bucket used by both blocks adds up.
     FeatureVector features;
-    for (const Item& item : items) {
-        auto value = static_cast<float>(item.value * scale[item.header ? 1 : 0]);
+    features.buckets.reserve(items[0].size() + items[1].size());
+    features.values.reserve(items[0].size() + items[1].size());
+    std::size_t next[2] = {0, 0};
+    while (next[0] < items[0].size() || next[1] < items[1].size()) {
+        int block = next[1] == items[1].size() ? 0
+                    : next[0] == items[0].size() ? 1
+                    : items[1][next[1]].bucket < items[0][next[0]].bucket ? 1 : 0;
+        const Item& item = items[block][next[block]++];
+        auto value = static_cast<float>(item.value * scale[block]);
         if (!features.buckets.empty() && features.buckets.back() == item.bucket) {
             features.values.back() += value;
         } else {

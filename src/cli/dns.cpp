@@ -1,4 +1,5 @@
 // relaygate dns lookup|record|cache: DNS through the same resolver stack as the checks.
+#include <filesystem>
 #include <iostream>
 
 #include "cli/cli.hpp"
@@ -76,8 +77,14 @@ int run_record(CLI::App& command, const RecordOptions& options)
 
 int run_cache_show(const std::string& file)
 {
+    std::string path = default_cache_path(file);
+    std::error_code error;
+    if (!std::filesystem::exists(path, error)) {
+        std::cerr << "relaygate: no DNS cache at " << path << '\n';
+        return exit_ok;
+    }
     std::int64_t now = dns::unix_now();
-    for (const auto& entry : dns::read_cache(default_cache_path(file))) {
+    for (const auto& entry : dns::read_cache(path)) {
         std::int64_t left = entry.expires - now;
         std::cout << entry.name << ' ' << dns::to_string(entry.type) << ' '
                   << dns::to_string(entry.answer.outcome) << " ttl-left="

@@ -2,6 +2,7 @@
 
 #include <mimetic/contenttype.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "relaygate/message.hpp"
@@ -321,8 +322,13 @@ void StructurePass::cap_content_type_fields()
     static constexpr std::string_view kName = "content-type";
     std::string& text = out_.text;
     std::size_t count = 0;
-    for (std::size_t i = 0; i + kName.size() <= text.size(); ++i) {
-        if ((text[i] | 0x20) != 'c') continue;
+    // The next 'c' and 'C' are found by memchr, each searched again only once passed.
+    std::size_t lower = text.find('c');
+    std::size_t upper = text.find('C');
+    for (std::size_t i = std::min(lower, upper);
+         i != std::string::npos && i + kName.size() <= text.size(); i = std::min(lower, upper)) {
+        if (i == lower) lower = text.find('c', i + 1);
+        if (i == upper) upper = text.find('C', i + 1);
         if (!starts_with_lower(text, i, kName)) continue;
         if (++count <= kMaxContentTypeFields) continue;
 

@@ -12,16 +12,26 @@ namespace relaygate::model {
 
 namespace {
 
-// Characters that may join two parts of one word ("e-mail", "12.99", "bob@example.com").
-bool is_inner_joiner(unsigned char c)
-{
-    return c == '.' || c == '-' || c == '\'' || c == '@' || c == '_';
-}
+// What each byte is to the word scanner: a word byte (letters, digits, bytes >= 0x80 of UTF-8,
+// '$'), a joiner that may join two parts of one word ("e-mail", "12.99", "bob@example.com"),
+// or neither. A table: the scan looks at every byte of every text part.
+enum ByteClass : std::uint8_t { other_byte, word_byte, joiner_byte };
 
-bool is_word_byte(unsigned char c)
+constexpr std::array<ByteClass, 256> byte_classes = [] {
+    std::array<ByteClass, 256> classes{};
+    for (int c = 0; c < 256; ++c) {
+        bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c >= 0x80 || c == '$';
+        bool joiner = c == '.' || c == '-' || c == '\'' || c == '@' || c == '_';
+        classes[static_cast<std::size_t>(c)] = word ? word_byte : joiner ? joiner_byte
+                                                                         : other_byte;
+    }
+    return classes;
+}();
+
+ByteClass byte_class(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c >= 0x80 || c == '$';
+    return byte_classes[static_cast<unsigned char>(c)];
 }
 
 char ascii_lower_char(char c)
@@ -36,17 +46,17 @@ void for_each_word(std::string_view text, OnWord&& on_word)
 {
     std::size_t i = 0;
     while (i < text.size()) {
-        if (!is_word_byte(static_cast<unsigned char>(text[i]))) {
+        if (byte_class(text[i]) != word_byte) {
             ++i;
             continue;
         }
         std::size_t end = i;
         while (end < text.size()) {
-            auto c = static_cast<unsigned char>(text[end]);
-            if (is_word_byte(c)) {
+            ByteClass kind = byte_class(text[end]);
+            if (kind == word_byte) {
                 ++end;
-            } else if (is_inner_joiner(c) && end + 1 < text.size() &&
-                       is_word_byte(static_cast<unsigned char>(text[end + 1]))) {
+            } else if (kind == joiner_byte && end + 1 < text.size() &&
+                       byte_class(text[end + 1]) == word_byte) {
                 end += 2;
             } else {
                 break;

@@ -267,8 +267,13 @@ HtmlText strip_html(std::string_view html)
             continue;
         }
         if (c != '<') {
-            out.text += c;
-            ++i;
+            // The run of plain text up to the next entity or tag, appended at once.
+            std::size_t run_end = i + 1;
+            while (run_end < html.size() && html[run_end] != '&' && html[run_end] != '<') {
+                ++run_end;
+            }
+            out.text.append(html.substr(i, run_end - i));
+            i = run_end;
             continue;
         }
         if (html.substr(i, 4) == "<!--") {

@@ -60,8 +60,9 @@ struct MacroValues {
     std::string domain;         // d
     IpAddress client;           // i, c, v
     std::string helo;           // h
-    // TODO: %{r} is always "unknown" (RFC 7208 7.3 allows it when the receiving host's name is
-    // not known); SpfOptions has no receiver name yet, and %{r} only appears in explanations.
+    // TODO: The %{r} macro is always "unknown" (RFC 7208 7.3 allows it when the receiving
+    // host's name is not known); SpfOptions has no receiver name yet, and %{r} only appears
+    // in explanations.
     std::string receiver = "unknown";        // r
     std::function<std::string()> validated_domain;  // p
 };

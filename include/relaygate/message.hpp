@@ -48,6 +48,9 @@ std::string ascii_lower(std::string_view text);
 // CRLF line ends throughout (bare LF and bare CR become CRLF).
 std::string to_crlf(std::string_view text);
 
+// The first CR or LF at or after pos; npos when there is none.
+std::size_t find_line_end(std::string_view text, std::size_t pos);
+
 // SMTP envelope of a message, from the command line or derived from Received fields.
 struct Envelope {
     std::string client_ip;

@@ -273,8 +273,6 @@ std::string ascii_lower(std::string_view text)
     return lower;
 }
 
-namespace {
-
 // The first CR or LF at or after pos, npos if none: two memchr scans, where find_first_of
 // with a set makes one memchr call per byte.
 std::size_t find_line_end(std::string_view text, std::size_t pos)
@@ -288,8 +286,6 @@ std::size_t find_line_end(std::string_view text, std::size_t pos)
         return pos + static_cast<std::size_t>(static_cast<const char*>(cr) - rest.data());
     return lf ? pos + limit : std::string_view::npos;
 }
-
-}  // namespace
 
 // Copies the runs between line ends whole: this runs over every signed message's body, and a
 // byte at a time it cost as much as the DKIM hashing.

@@ -17,19 +17,6 @@ struct Line {
     std::string_view end;
 };
 
-// The first CR or LF at or after pos, npos if none: two memchr scans, where find_first_of
-// with a set makes one memchr call per byte (the scan profile's largest cost here).
-std::size_t find_line_end(std::string_view text, std::size_t pos)
-{
-    std::string_view rest = text.substr(pos);
-    const void* lf = std::memchr(rest.data(), '\n', rest.size());
-    std::size_t limit = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - rest.data())
-                           : rest.size();
-    const void* cr = std::memchr(rest.data(), '\r', limit);
-    if (cr) return pos + static_cast<std::size_t>(static_cast<const char*>(cr) - rest.data());
-    return lf ? pos + limit : std::string_view::npos;
-}
-
 // Whether text at i starts with lower, ignoring ASCII case (lower is lowercase).
 bool starts_with_lower(std::string_view text, std::size_t i, std::string_view lower)
 {

@@ -296,7 +296,8 @@ bool is_our_domain(const Policy& policy, std::string_view domain)
 // under the same suffix, and our name as a whole label or hyphen part of another name.
 std::optional<Lookalike> find_lookalike(const Policy& policy, std::string_view domain)
 {
-    if (domain.empty() || is_our_domain(policy, domain))
+    // With no protected domains nothing can resemble one: skip the IDNA and PSL work.
+    if (domain.empty() || policy.organization.domains.empty() || is_our_domain(policy, domain))
         return std::nullopt;
     UnicodeDomain unicode = domain_to_unicode(domain);
     std::string registrable = organizational_domain(unicode.unicode);

@@ -257,7 +257,8 @@ bool has_known_suffix(std::string_view host)
 // (example.com.evil.test).
 std::optional<std::string> lookalike_of(const Url& url, const std::vector<std::string>& ours)
 {
-    if (url.is_ip) return std::nullopt;
+    // Nothing to resemble: skip the registrable domain and IDNA work done per link.
+    if (url.is_ip || ours.empty()) return std::nullopt;
     std::string domain = registrable_domain(url.host);
     std::string unicode_domain = idna(domain, false).value_or(domain);
     for (const std::string& raw_ours : ours) {

@@ -15,6 +15,11 @@
 
 namespace relaygate::checks {
 
+// The domain of an envelope or header address ("<User@Example.COM.>" → "example.com"),
+// lowercase without a trailing dot; empty for a bare local part such as "postmaster". Shared
+// with the header layer.
+std::string address_domain(std::string_view address);
+
 // Untrusted text as a finding detail shows it: at most a hundred octets, control characters
 // replaced, quoted.
 std::string shown(std::string_view untrusted);

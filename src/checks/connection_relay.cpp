@@ -21,17 +21,9 @@ std::string shown(std::string_view untrusted)
     return out + "\"";
 }
 
-}  // namespace relaygate::checks
-
-namespace relaygate::checks::connection {
-namespace {
-
-// Recipients looked at per message; a longer list is cut (the first outsider decides).
-constexpr std::size_t max_recipients_examined = 1000;
-
 // The domain of an envelope address ("<User@Example.COM>" → "example.com"); empty for a bare
 // local part such as "postmaster".
-std::string recipient_domain(std::string_view address)
+std::string address_domain(std::string_view address)
 {
     while (!address.empty() && (address.front() == '<' || address.front() == ' '))
         address.remove_prefix(1);
@@ -45,6 +37,14 @@ std::string recipient_domain(std::string_view address)
         domain.pop_back();
     return domain;
 }
+
+}  // namespace relaygate::checks
+
+namespace relaygate::checks::connection {
+namespace {
+
+// Recipients looked at per message; a longer list is cut (the first outsider decides).
+constexpr std::size_t max_recipients_examined = 1000;
 
 bool is_loopback(std::string_view ip)
 {
@@ -101,7 +101,7 @@ void check_relay(const Policy& policy, const Envelope& envelope,
     for (const auto& recipient : envelope.rcpt_to) {
         if (++examined > max_recipients_examined)
             break;
-        std::string domain = recipient_domain(recipient);
+        std::string domain = address_domain(recipient);
         if (domain.empty() || is_our_domain(policy, domain))
             continue;
         std::string client =

@@ -120,16 +120,6 @@ bool shows_domain(const std::string& folded_display, const std::string& folded_d
     return false;
 }
 
-std::string address_domain(std::string_view address)
-{
-    while (!address.empty() && (address.front() == '<' || address.front() == ' '))
-        address.remove_prefix(1);
-    while (!address.empty() && (address.back() == '>' || address.back() == ' '))
-        address.remove_suffix(1);
-    auto at = address.rfind('@');
-    return at == std::string_view::npos ? std::string() : ascii_lower(address.substr(at + 1));
-}
-
 std::vector<Mailbox> mailboxes_of(const Message& message, std::string_view name)
 {
     std::vector<Mailbox> out;
